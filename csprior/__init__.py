@@ -1,0 +1,14 @@
+"""csprior: compressive sensing and linear inverse problems with untrained generator priors.
+
+Library entry points: ``csprior.reconstruct``, ``csprior.baselines``, ``csprior.metrics``,
+``csprior.operators``, ``csprior.datasets``. See README.md.
+"""
+import logging
+
+from . import metrics
+from .result import Result
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__version__ = "0.1.0"
+__all__ = ["Result", "metrics", "__version__"]

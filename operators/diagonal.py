@@ -1,0 +1,29 @@
+"""Element-wise multiplication by fixed weights: masks, diagonal weightings."""
+from __future__ import annotations
+
+import torch
+
+from .base import LinearOperator
+
+
+class Diagonal(LinearOperator):
+    """``y = w * x`` element-wise, for weights ``w`` of shape ``in_shape`` (= ``out_shape``).
+
+    Real weights (a boolean mask is turned into 0/1 float32) accept real or complex input;
+    complex weights require complex input. Input and output ``(*batch, *w.shape)``.
+    """
+
+    def __init__(self, weights: torch.Tensor):
+        if not isinstance(weights, torch.Tensor):
+            raise TypeError(f"weights must be a torch.Tensor, got {type(weights).__name__}")
+        if weights.dtype == torch.bool:
+            weights = weights.to(torch.float32)
+        dtype = torch.complex64 if weights.is_complex() else None
+        super().__init__(weights.shape, weights.shape, dtype, dtype)
+        self.weights = weights
+
+    def _forward(self, x):
+        return x * self.weights
+
+    def _adjoint(self, y):
+        return y * self.weights.conj()
