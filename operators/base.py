@@ -105,6 +105,15 @@ class LinearOperator:
         return self.in_dtype is not None and self.in_dtype.is_complex
 
     @property
+    def measured(self) -> torch.Tensor | None:
+        """Boolean ``out_shape`` mask of the outputs that carry measurements, ``None`` for all.
+
+        Operators that return zeros at unsampled positions (masked k-space) override this so that
+        held-out splits and data consistency only touch real measurements.
+        """
+        return None
+
+    @property
     def device(self) -> torch.device:
         """Device of the operator's tensors (CPU for operators that hold none)."""
         for value in self._tensors():
@@ -243,6 +252,10 @@ class Composition(LinearOperator):
         super().__init__(inner.in_shape, outer.out_shape, _result_dtype(inner.in_dtype, outer.in_dtype),
                          _result_dtype(outer.out_dtype, inner_out))
         self.outer, self.inner = outer, inner
+
+    @property
+    def measured(self) -> torch.Tensor | None:
+        return self.outer.measured
 
     def _forward(self, x):
         return self.outer._forward(self.inner._forward(x))

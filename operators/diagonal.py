@@ -22,6 +22,10 @@ class Diagonal(LinearOperator):
         super().__init__(weights.shape, weights.shape, dtype, dtype)
         self.weights = weights
 
+    @property
+    def measured(self) -> torch.Tensor:
+        return self.weights != 0
+
     def _forward(self, x):
         return x * self.weights
 
