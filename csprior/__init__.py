@@ -6,9 +6,10 @@ Library entry points: ``csprior.reconstruct``, ``csprior.baselines``, ``csprior.
 import logging
 
 from . import metrics
+from .reconstruct import reconstruct
 from .result import Result
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
-__all__ = ["Result", "metrics", "__version__"]
+__all__ = ["Result", "metrics", "reconstruct", "__version__"]

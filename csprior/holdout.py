@@ -25,6 +25,8 @@ class HoldoutSplit:
         y_held: ``held_mask * y``.
         fit_fraction: share of the measurements kept for fitting, used to rescale λ when a
             baseline is refitted on all measurements.
+        fit_mask: boolean ``A.out_shape`` mask of the fitted measurements.
+        held_mask: boolean ``A.out_shape`` mask of the held-out measurements.
     """
 
     fit: LinearOperator
@@ -32,6 +34,8 @@ class HoldoutSplit:
     y_fit: torch.Tensor
     y_held: torch.Tensor
     fit_fraction: float
+    fit_mask: torch.Tensor
+    held_mask: torch.Tensor
 
     def held_residual(self, x: torch.Tensor) -> torch.Tensor:
         """Mean squared held-out residual per problem: ``(*batch,)`` for ``x`` ``(*batch, *in_shape)``."""
@@ -71,4 +75,4 @@ def split_measurements(A: LinearOperator, y: torch.Tensor, fraction: float = 0.1
     held_op = Diagonal(held_mask).to(device) @ A
     fit_w, held_w = fit_mask.to(device), held_mask.to(device)
     return HoldoutSplit(fit=fit_op, held=held_op, y_fit=y * fit_w, y_held=y * held_w,
-                        fit_fraction=(count - n_held) / count)
+                        fit_fraction=(count - n_held) / count, fit_mask=fit_w, held_mask=held_w)
