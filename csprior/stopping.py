@@ -73,18 +73,37 @@ class _BestOf(StoppingRule):
 
 
 class HoldoutStopping(_BestOf):
-    """Stop where the held-out measurement residual is lowest (no ground truth needed)."""
+    """Stop where the held-out measurement residual is lowest (no ground truth needed).
+
+    The held-out residual of a small hold-out set is noisy from one iteration to the next, so the
+    rule minimises its centred moving average over ``smoothing`` iterations and returns the iterate
+    at the centre of the best window (kept in a short buffer).
+    """
 
     name = "holdout"
     needs_holdout = True
 
-    def __init__(self, patience: int | None = 500, min_delta: float = 0.0):
+    def __init__(self, patience: int | None = 500, min_delta: float = 0.0, smoothing: int = 21):
         super().__init__(patience, min_delta)
+        if smoothing < 1 or smoothing % 2 == 0:
+            raise ValueError(f"smoothing must be a positive odd int, got {smoothing}")
+        self.smoothing = smoothing
+        self._losses: deque[float] = deque(maxlen=smoothing)
+        self._images: deque[tuple[int, torch.Tensor]] = deque(maxlen=smoothing // 2 + 1)
 
     def update(self, iteration, image, *, held_loss=None, psnr=None):
         if held_loss is None:
             raise ValueError("HoldoutStopping needs held_loss at every update")
-        return self._consider(iteration, image, held_loss)
+        self._losses.append(held_loss)
+        self._images.append((iteration, image.detach().clone()))
+        # until the window fills, the average runs over the iterations seen so far
+        centre_iteration, centre_image = self._images[0]
+        score = sum(self._losses) / len(self._losses)
+        if score < self.best_score - (self.min_delta * abs(self.best_score)
+                                      if math.isfinite(self.best_score) else 0.0):
+            self.best_score = score
+            self.best_iteration, self.best_image = centre_iteration, centre_image
+        return self.patience is not None and iteration - self.best_iteration >= self.patience
 
 
 class OracleStopping(_BestOf):

@@ -1,0 +1,127 @@
+"""Plumbing of the reconstruction engine, with a tiny generator so each test takes milliseconds."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from csprior import reconstruct
+from csprior.operators import Identity, MatrixOperator
+from csprior.stopping import VarianceStopping
+
+
+class TinyGenerator(nn.Module):
+    """A 1x1-conv generator on a fixed input: enough to exercise the engine."""
+
+    def __init__(self, shape=(8, 8), out_channels=1, seed=0, nan_at=None):
+        super().__init__()
+        gen = torch.Generator().manual_seed(seed)
+        self.register_buffer("net_input", torch.rand(1, 8, *shape, generator=gen))
+        self.weight = nn.Parameter(torch.randn(out_channels, 8, generator=gen) * 0.1)
+        self.calls, self.nan_at = 0, nan_at
+
+    def forward(self, input=None):
+        self.calls += 1
+        z = self.net_input if input is None else input
+        out = torch.einsum("oc,bchw->bohw", self.weight, z)
+        return out * float("nan") if self.calls == self.nan_at else out
+
+
+def _gaussian(m, shape, seed=0, complex_=False):
+    gen = torch.Generator().manual_seed(seed)
+    dtype = torch.complex64 if complex_ else torch.float32
+    return MatrixOperator(torch.randn(m, math.prod(shape), generator=gen, dtype=dtype) / math.sqrt(m), shape)
+
+
+def test_deterministic_for_fixed_seed():
+    A = _gaussian(40, (8, 8))
+    y = A(torch.rand(8, 8))
+    runs = [reconstruct(y, A, TinyGenerator(), iterations=30, early_stopping="fixed", progress=False)
+            for _ in range(2)]
+    assert torch.equal(runs[0].image, runs[1].image)
+    assert runs[0].stop_iteration == 29 and runs[0].stop_reason == "max_iterations"
+    assert runs[0].n_parameters == 8
+
+
+def test_loss_decreases_and_history_is_recorded():
+    A = _gaussian(40, (8, 8))
+    x = torch.rand(8, 8)
+    result = reconstruct(A(x), A, TinyGenerator(), iterations=60, early_stopping="holdout",
+                         patience=None, x_true=x, progress=False, metrics_every=5)
+    history = result.history
+    assert len(history["loss"]) == len(history["holdout_loss"]) == len(history["psnr"]) == 60
+    assert history["ssim_iteration"] == list(range(0, 60, 5))
+    assert history["loss"][-1] < history["loss"][0]
+    held = history["holdout_loss"]
+    window = 21  # the rule's default centred moving average
+    averages = {t - window // 2: sum(held[max(0, t - window + 1):t + 1]) / min(t + 1, window)
+                for t in range(60)}
+    assert result.stop_iteration == max(0, min(averages, key=averages.__getitem__))
+
+
+def test_complex_operator_gets_two_channels_and_gradients():
+    A = _gaussian(30, (8, 8), complex_=True)
+    y = A(torch.randn(8, 8, dtype=torch.complex64))
+    result = reconstruct(y, A, TinyGenerator(out_channels=2), iterations=20, early_stopping="fixed",
+                         progress=False)
+    assert result.image.dtype == torch.complex64 and result.image.shape == (8, 8)
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    assert result.params["scale"] != 1.0  # complex data is scaled to the generator's output norm
+
+
+def test_generator_that_does_not_fit_the_operator_is_rejected():
+    A = _gaussian(30, (8, 8), complex_=True)
+    y = A(torch.randn(8, 8, dtype=torch.complex64))
+    with pytest.raises(ValueError, match=r"needs \(1, 2, 8, 8\)"):
+        reconstruct(y, A, TinyGenerator(out_channels=1), iterations=2, progress=False)
+    with pytest.raises(ValueError, match=r"needs \(1, 1, 8, 8\)"):
+        reconstruct(torch.rand(8, 8), Identity((8, 8)), TinyGenerator(shape=(4, 4)), iterations=2,
+                    progress=False)
+
+
+def test_batched_problems_get_their_own_fit():
+    A = _gaussian(40, (8, 8))
+    y = A(torch.rand(3, 8, 8))
+    result = reconstruct(y, A, TinyGenerator(), iterations=25, early_stopping="holdout", progress=False)
+    assert result.image.shape == (3, 8, 8) and len(result) == 3
+    singles = [reconstruct(y[i], A, TinyGenerator(), iterations=25, early_stopping="holdout",
+                           seed=i, progress=False) for i in range(3)]
+    for i in range(3):
+        assert torch.allclose(result.image[i], singles[i].image)
+        assert result[i].stop_iteration == singles[i].stop_iteration
+
+
+def test_nan_loss_restores_last_good_state():
+    A = Identity((8, 8))
+    result = reconstruct(torch.rand(8, 8), A, TinyGenerator(nan_at=10), iterations=30,
+                         early_stopping="fixed", progress=False)
+    assert result.params["recoveries"] == 1
+    assert result.params["final_lr"] == pytest.approx(result.params["lr"] / 2)
+    assert torch.isfinite(result.image).all()
+
+
+def test_wmv_rule_stops_without_truth():
+    rule = VarianceStopping(window=5, patience=10)
+    result = reconstruct(torch.rand(8, 8), Identity((8, 8)), TinyGenerator(), iterations=500,
+                         early_stopping=rule, progress=False)
+    assert result.stop_reason == "wmv" and result.stop_iteration >= 4
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"early_stopping": "oracle"}, "needs x_true"),
+    ({"early_stopping": "sometimes"}, "early_stopping must be"),
+    ({"lr": -1.0}, "lr must be positive"),
+    ({"prior": "unet"}, "prior must be one of"),
+    ({"x_true": torch.rand(7, 8)}, "x_true must have shape"),
+])
+def test_bad_arguments_are_named(kwargs, message):
+    kwargs = {"prior": TinyGenerator(), **kwargs}
+    with pytest.raises(ValueError, match=message):
+        reconstruct(torch.rand(8, 8), Identity((8, 8)), iterations=2, progress=False, **kwargs)
+
+
+def test_measurements_of_wrong_shape_or_nan_are_rejected():
+    with pytest.raises(ValueError, match=r"y must have shape"):
+        reconstruct(torch.rand(8, 9), Identity((8, 8)), TinyGenerator(), progress=False)
+    with pytest.raises(ValueError, match="y contains NaN"):
+        reconstruct(torch.full((8, 8), float("nan")), Identity((8, 8)), TinyGenerator(), progress=False)
