@@ -1,0 +1,141 @@
+"""A dense i.i.d. Gaussian measurement matrix that is stored while small and regenerated when not.
+
+The matrix ``A`` (``m × n``, entries ``N(0, 1/m)``, so that ``E[A^T A] = I``) is defined row chunk by
+row chunk: chunk ``k`` (rows ``16k ... 16k + 15``) is drawn by a CPU ``torch.Generator`` seeded from
+``(seed, k)`` through numpy's ``SeedSequence``. The same ``seed`` therefore gives the same matrix
+whatever the memory budget or device, and forward and adjoint regenerate identical blocks.
+
+While ``m·n·4`` bytes fit ``memory_budget`` the matrix is stored; otherwise each application
+regenerates it in blocks of rows of at most ``memory_budget`` bytes (at least one chunk), so memory
+stays near the budget at the cost of drawing ``m·n`` normal numbers per application (about 9 s for a
+256×256 image at ``m = n/2`` on one CPU core; see ``csprior.benchmarks.gaussian_memory``).
+``RandomizedDCT`` is the fast structured alternative for large images.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .base import LinearOperator, _as_shape
+from .subsample import check_seed, measurement_count
+
+CHUNK_ROWS = 16  # rows drawn from one seed: the unit the matrix is defined in
+DEFAULT_MEMORY_BUDGET = 256 * 2 ** 20  # bytes
+
+
+class GaussianMatrix(LinearOperator):
+    """``y = A vec(x)`` for an ``m × n`` matrix of i.i.d. ``N(0, 1/m)`` entries, ``n = prod(in_shape)``.
+
+    Args:
+        in_shape: trailing input shape, e.g. ``(C, H, W)``.
+        m: number of measurements, an int in ``[1, n]`` or a float ratio in ``(0, 1]`` of ``n``.
+        seed: int seed defining the matrix (independent of ``memory_budget`` and device).
+        memory_budget: bytes the stored matrix, or one regenerated block of rows, may take
+            (default 256 MiB). The matrix is stored when ``4·m·n <= memory_budget``.
+
+    Input ``(..., *in_shape)`` real or complex (the matrix is real); output ``(..., m)`` of the
+    input's dtype. ``||A|| ≈ 1 + sqrt(n/m)`` for large sizes. Gradients flow through both modes;
+    the regenerated mode never keeps the matrix for backward (its backward is the adjoint).
+    """
+
+    def __init__(self, in_shape, m, seed: int = 0, memory_budget: int = DEFAULT_MEMORY_BUDGET):
+        in_shape = _as_shape(in_shape, "in_shape")
+        n = math.prod(in_shape)
+        m = measurement_count(m, n)
+        if isinstance(memory_budget, bool) or not isinstance(memory_budget, int) or memory_budget <= 0:
+            raise ValueError(f"memory_budget must be a positive number of bytes, got {memory_budget!r}")
+        super().__init__(in_shape, (m,))
+        self.seed = check_seed(seed)
+        self.memory_budget = memory_budget
+        self.n = n
+        chunks_per_block = max(1, memory_budget // (4 * n * CHUNK_ROWS))
+        self.block_rows = min(m, chunks_per_block * CHUNK_ROWS)
+        self._device = torch.device("cpu")
+        self.matrix = self.rows(0, m) / math.sqrt(m) if 4 * m * n <= memory_budget else None
+
+    @property
+    def stored(self) -> bool:
+        """True when the matrix is held in memory, False when it is regenerated block by block."""
+        return self.matrix is not None
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    def to(self, device) -> "GaussianMatrix":
+        super().to(device)
+        self._device = torch.device(device)
+        return self
+
+    def rows(self, start: int, stop: int) -> torch.Tensor:
+        """Rows ``start:stop`` of the *unscaled* matrix (standard normal), float32 ``(stop-start, n)``."""
+        first, last = start // CHUNK_ROWS, (stop - 1) // CHUNK_ROWS
+        out = torch.empty((last - first + 1) * CHUNK_ROWS, self.n)
+        for k in range(first, last + 1):
+            generator = torch.Generator().manual_seed(_chunk_seed(self.seed, k))
+            torch.randn(CHUNK_ROWS, self.n, generator=generator, out=out[(k - first) * CHUNK_ROWS:][:CHUNK_ROWS])
+        offset = first * CHUNK_ROWS
+        return out[start - offset:stop - offset].to(self._device)
+
+    def blocks(self):
+        """Yield ``(start, stop)`` of the row blocks regenerated per application."""
+        m = self.out_shape[0]
+        for start in range(0, m, self.block_rows):
+            yield start, min(start + self.block_rows, m)
+
+    def _forward(self, x):
+        flat = x.reshape(*x.shape[:x.ndim - len(self.in_shape)], self.n)
+        if self.stored:
+            return _real_matmul(flat, lambda v: v @ self.matrix.T)
+        return _Regenerated.apply(flat, self, True)
+
+    def _adjoint(self, y):
+        if self.stored:
+            flat = _real_matmul(y, lambda v: v @ self.matrix)
+        else:
+            flat = _Regenerated.apply(y, self, False)
+        return flat.reshape(*y.shape[:-1], *self.in_shape)
+
+    def _apply_blocks(self, v: torch.Tensor, forward: bool) -> torch.Tensor:
+        """``A v`` (forward) or ``A^T v`` for real ``v`` ``(batch, n or m)``, one row block at a time."""
+        scale = 1 / math.sqrt(self.out_shape[0])
+        if forward:
+            out = v.new_empty(v.shape[0], self.out_shape[0])
+            for start, stop in self.blocks():
+                out[:, start:stop] = v @ self.rows(start, stop).T
+        else:
+            out = v.new_zeros(v.shape[0], self.n)
+            for start, stop in self.blocks():
+                out += v[:, start:stop] @ self.rows(start, stop)
+        return out * scale
+
+
+class _Regenerated(torch.autograd.Function):
+    """Apply the regenerated matrix without keeping it for backward (the backward is the other map)."""
+
+    @staticmethod
+    def forward(ctx, v, op: GaussianMatrix, forward: bool):
+        ctx.op, ctx.direction = op, forward
+        with torch.no_grad():
+            return _real_matmul(v, lambda r: op._apply_blocks(r, forward))
+
+    @staticmethod
+    def backward(ctx, grad):
+        # a real matrix is C-linear, so the vector-Jacobian product is the transpose applied to grad
+        return _Regenerated.apply(grad, ctx.op, not ctx.direction), None, None
+
+
+def _real_matmul(v: torch.Tensor, apply) -> torch.Tensor:
+    """Apply a real linear map ``apply`` over the last axis of ``v`` (complex: to both parts at once)."""
+    batch = v.shape[:-1]
+    if not v.is_complex():
+        return apply(v.reshape(-1, v.shape[-1])).reshape(*batch, -1)
+    parts = torch.view_as_real(v).movedim(-1, -2).reshape(-1, v.shape[-1])  # (batch*2, length)
+    out = apply(parts).reshape(*batch, 2, -1).movedim(-2, -1).contiguous()
+    return torch.view_as_complex(out)
+
+
+def _chunk_seed(seed: int, chunk: int) -> int:
+    return int(np.random.SeedSequence((seed, chunk)).generate_state(1, dtype=np.uint64)[0])
