@@ -1,6 +1,8 @@
 """The adjoint dot-test (after PyLops): ``<A x, y> = <x, A^H y>`` on random inputs."""
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .base import LinearOperator
@@ -11,9 +13,18 @@ def _inner(a: torch.Tensor, b: torch.Tensor) -> complex:
     return complex(torch.sum(a.to(torch.complex128) * b.to(torch.complex128).conj()))
 
 
+def _norm(a: torch.Tensor) -> float:
+    return float(torch.linalg.vector_norm(a.to(torch.complex128)))
+
+
 def dot_test(A: LinearOperator, seed: int = 0, batch_shape: tuple[int, ...] = (),
              complex_: bool | None = None) -> float:
-    """Relative error ``|<Ax, y> - <x, A^H y>| / max(|<Ax, y>|, |<x, A^H y>|)``.
+    """Relative error ``|<Ax, y> - <x, A^H y>| / max(||Ax|| rms(y), ||A^H y|| rms(x))``.
+
+    The scale is the typical size of the inner products (their standard deviation over the random
+    draw of ``y``, resp. ``x``), not their value: random vectors can make ``<Ax, y>`` arbitrarily
+    close to zero, and dividing by it would then report rounding as a wrong adjoint. The error
+    estimates ``||(B - A^H) y|| / ||A^H y||`` for an implemented adjoint ``B``.
 
     Args:
         A: the operator under test.
@@ -30,7 +41,8 @@ def dot_test(A: LinearOperator, seed: int = 0, batch_shape: tuple[int, ...] = ()
         y = A.random_output(*batch_shape, generator=gen, complex_=x.is_complex())
     else:
         y = A.random_output(*batch_shape, generator=gen)
-    lhs = _inner(A.forward(x), y)
-    rhs = _inner(x, A.adjoint(y))
-    scale = max(abs(lhs), abs(rhs))
+    forward, adjoint = A.forward(x), A.adjoint(y)
+    lhs, rhs = _inner(forward, y), _inner(x, adjoint)
+    scale = max(_norm(forward) * _norm(y) / math.sqrt(y.numel()),
+                _norm(adjoint) * _norm(x) / math.sqrt(x.numel()))
     return abs(lhs - rhs) / scale if scale > 0 else 0.0

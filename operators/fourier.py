@@ -8,6 +8,8 @@ the caller gives through a 2-D mask or, for multi-coil data, through the coil ma
 """
 from __future__ import annotations
 
+from numbers import Integral
+
 import torch
 
 from .base import LinearOperator
@@ -23,6 +25,8 @@ def _image_mask(mask, height: int | None, name: str = "mask") -> torch.Tensor:
     if height is None:
         raise ValueError(f"{name} of shape {tuple(mask.shape)} is a column mask; give the image height "
                          f"(height=H) or an (H, W) mask")
+    if isinstance(height, bool) or not isinstance(height, Integral) or height <= 0:
+        raise ValueError(f"height must be a positive int (the image height), got {height!r}")
     return mask.expand(int(height), mask.shape[0]).clone()
 
 

@@ -7,8 +7,9 @@ whatever the memory budget or device, and forward and adjoint regenerate identic
 
 While ``m·n·4`` bytes fit ``memory_budget`` the matrix is stored; otherwise each application
 regenerates it in blocks of rows of at most ``memory_budget`` bytes (at least one chunk), so memory
-stays near the budget at the cost of drawing ``m·n`` normal numbers per application (about 9 s for a
-256×256 image at ``m = n/2`` on one CPU core; see ``csprior.benchmarks.gaussian_memory``).
+stays near the budget at the cost of drawing ``m·n`` normal numbers per application (10 to 20 s for a
+256×256 image at ``m = n/2`` on one CPU core, almost all of it drawing; see
+``csprior.benchmarks.gaussian_memory``).
 ``RandomizedDCT`` is the fast structured alternative for large images.
 """
 from __future__ import annotations
@@ -52,22 +53,15 @@ class GaussianMatrix(LinearOperator):
         self.n = n
         chunks_per_block = max(1, memory_budget // (4 * n * CHUNK_ROWS))
         self.block_rows = min(m, chunks_per_block * CHUNK_ROWS)
-        self._device = torch.device("cpu")
-        self.matrix = self.rows(0, m) / math.sqrt(m) if 4 * m * n <= memory_budget else None
+        # an empty tensor that moves with .to(), so that wrappers (A.H, A @ B) find the device too
+        self._device_anchor = torch.empty(0)
+        # scale in place: a scaled copy would briefly hold the matrix twice
+        self.matrix = self.rows(0, m).mul_(1 / math.sqrt(m)) if 4 * m * n <= memory_budget else None
 
     @property
     def stored(self) -> bool:
         """True when the matrix is held in memory, False when it is regenerated block by block."""
         return self.matrix is not None
-
-    @property
-    def device(self) -> torch.device:
-        return self._device
-
-    def to(self, device) -> "GaussianMatrix":
-        super().to(device)
-        self._device = torch.device(device)
-        return self
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
         """Rows ``start:stop`` of the *unscaled* matrix (standard normal), float32 ``(stop-start, n)``."""
@@ -77,7 +71,7 @@ class GaussianMatrix(LinearOperator):
             generator = torch.Generator().manual_seed(_chunk_seed(self.seed, k))
             torch.randn(CHUNK_ROWS, self.n, generator=generator, out=out[(k - first) * CHUNK_ROWS:][:CHUNK_ROWS])
         offset = first * CHUNK_ROWS
-        return out[start - offset:stop - offset].to(self._device)
+        return out[start - offset:stop - offset].to(self.device)
 
     def blocks(self):
         """Yield ``(start, stop)`` of the row blocks regenerated per application."""
@@ -88,12 +82,12 @@ class GaussianMatrix(LinearOperator):
     def _forward(self, x):
         flat = x.reshape(*x.shape[:x.ndim - len(self.in_shape)], self.n)
         if self.stored:
-            return _real_matmul(flat, lambda v: v @ self.matrix.T)
+            return _real_matmul(flat, lambda v: v @ self.matrix.to(v.dtype).T)
         return _Regenerated.apply(flat, self, True)
 
     def _adjoint(self, y):
         if self.stored:
-            flat = _real_matmul(y, lambda v: v @ self.matrix)
+            flat = _real_matmul(y, lambda v: v @ self.matrix.to(v.dtype))
         else:
             flat = _Regenerated.apply(y, self, False)
         return flat.reshape(*y.shape[:-1], *self.in_shape)
@@ -104,11 +98,11 @@ class GaussianMatrix(LinearOperator):
         if forward:
             out = v.new_empty(v.shape[0], self.out_shape[0])
             for start, stop in self.blocks():
-                out[:, start:stop] = v @ self.rows(start, stop).T
+                out[:, start:stop] = v @ self.rows(start, stop).to(v.dtype).T
         else:
             out = v.new_zeros(v.shape[0], self.n)
             for start, stop in self.blocks():
-                out += v[:, start:stop] @ self.rows(start, stop)
+                out += v[:, start:stop] @ self.rows(start, stop).to(v.dtype)
         return out * scale
 
 

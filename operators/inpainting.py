@@ -104,11 +104,11 @@ def load_mask(path, shape=None, threshold: float = 0.5) -> torch.Tensor:
     """
     from skimage import io, transform
 
+    if isinstance(threshold, bool) or not isinstance(threshold, Real) or not 0 <= threshold < 1:
+        raise ValueError(f"threshold must be a number in [0, 1), got {threshold!r}")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path: mask file {path} does not exist")
-    if not 0 <= threshold < 1:
-        raise ValueError(f"threshold must lie in [0, 1), got {threshold}")
     try:
         image = io.imread(path)
     except Exception as exc:  # the image plugins raise many kinds of errors for a corrupt file
@@ -133,6 +133,8 @@ def _to_grey(image: np.ndarray, path: Path) -> np.ndarray:
         scaled = image.astype(np.float64)
     if scaled.ndim == 3 and scaled.shape[-1] in (3, 4):
         scaled = color.rgb2gray(scaled[..., :3])
+    elif scaled.ndim == 3 and scaled.shape[-1] == 2:  # grey + alpha
+        scaled = scaled[..., 0]
     if scaled.ndim != 2:
         raise ValueError(f"path: {path} is not a 2-D grey or colour image (array shape {image.shape})")
     return scaled
@@ -152,7 +154,12 @@ def _check_fraction(missing_fraction) -> None:
 
 
 def _block_size(block_size, height: int, width: int) -> tuple[int, int]:
-    sizes = (block_size, block_size) if isinstance(block_size, (int, np.integer)) else tuple(block_size)
+    if isinstance(block_size, (int, np.integer)):
+        sizes = (block_size, block_size)
+    elif isinstance(block_size, (tuple, list)):
+        sizes = tuple(block_size)
+    else:
+        sizes = ()
     if len(sizes) != 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in sizes):
         raise TypeError(f"block_size must be an int or a pair of ints, got {block_size!r}")
     if not (1 <= sizes[0] <= height and 1 <= sizes[1] <= width):

@@ -68,7 +68,11 @@ def fastmri_mask(kind: str, num_cols: int, center_fractions, accelerations, seed
         columns ``round(offset + j * a')`` with the spacing ``a'`` adjusted for the centre so that
         about ``num_cols / a`` columns are sampled in total (not exactly equispaced after rounding,
         as in fastMRI's public multi-coil data). When the centre alone reaches ``num_cols / a``
-        columns, only the centre is sampled (where fastMRI raises an error without an offset).
+        columns, only the centre is sampled (where fastMRI fails: it divides by zero when the centre
+        is exactly ``num_cols / a`` columns, and cannot draw an offset when it is more).
+
+    When ``round(num_cols * center_fraction)`` is every column, the mask is full for every kind
+    (fastMRI's ``"random"`` and ``"equispaced_fraction"`` divide by zero there).
 
     Args:
         kind: one of ``"random"``, ``"equispaced"``, ``"equispaced_fraction"``.
@@ -97,8 +101,10 @@ def fastmri_mask(kind: str, num_cols: int, center_fractions, accelerations, seed
     choice = rng.randint(len(fractions))
     fraction, acceleration = fractions[choice], accels[choice]
     num_low = round(num_cols * fraction)
-    if num_low >= num_cols:
-        raise ValueError(f"center_fractions: {fraction} of {num_cols} columns leaves no outer columns")
+    if num_low == num_cols:
+        # the centre is every column (a fraction just below 1 rounds up): nothing is left to draw.
+        # fastMRI's equispaced mask gives the same; its other kinds divide by zero here.
+        return torch.ones(num_cols, dtype=torch.bool), num_low
     mask = np.zeros(num_cols, dtype=bool)
     start = (num_cols - num_low + 1) // 2
     mask[start:start + num_low] = True
@@ -124,7 +130,7 @@ def _equispaced_fraction_columns(rng, num_cols, acceleration, offset, num_low):
     denominator = num_low * acceleration - num_cols
     if denominator >= 0:
         # the centre alone reaches the acceleration: no outer columns (fastMRI yields the same when
-        # given an offset, and fails without one)
+        # given an offset and the centre exceeds num_cols / a, and fails otherwise)
         return np.zeros(num_cols, dtype=bool)
     spacing = acceleration * (num_low - num_cols) / denominator
     if offset is None:

@@ -10,7 +10,7 @@ whole tensor (batch included), or over the measured entries when ``measured`` is
 from __future__ import annotations
 
 import math
-from numbers import Real
+from numbers import Integral, Real
 
 import torch
 
@@ -67,8 +67,8 @@ def _standard_noise(y: torch.Tensor, seed) -> torch.Tensor:
     """Unit-power noise shaped like ``y`` (complex: each part of variance 1/2)."""
     if isinstance(seed, torch.Generator):
         generator = seed
-    elif isinstance(seed, int) and not isinstance(seed, bool):
-        generator = torch.Generator().manual_seed(seed)
+    elif isinstance(seed, Integral) and not isinstance(seed, bool):
+        generator = torch.Generator().manual_seed(int(seed))
     else:
         raise TypeError(f"seed must be an int or a torch.Generator, got {type(seed).__name__}")
     # complex randn already splits the unit variance evenly between the real and imaginary parts
