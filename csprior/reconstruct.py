@@ -5,8 +5,23 @@ watches the fit with an early-stopping rule (``csprior.stopping``) and returns a
 Generator channels become operator inputs in ``csprior.channels`` (the one documented place).
 
 A leading batch dimension of ``y`` means independent problems: each gets its own generator (seed
-``seed + index``) and its own stopping; they are fitted one after another for now, behind the
-batched API.
+``seed + index``), its own held-out split and its own stopping rule. With ``ensemble=K`` every
+problem is fitted K times from different initialisations (member ``k`` uses the generator seed
+``seed + index + k * ENSEMBLE_SEED_STRIDE``) and the average of the K outputs is what is
+watched, stopped and returned.
+
+All fits of one call run in lockstep, one iteration for every fit at a time. For the named priors
+``"deep-decoder"`` and ``"conv-decoder"`` the P·K generators are stacked into one vectorised network
+(``csprior.generators.batched``); their loss is the SUM of the per-fit losses, so each fit gets the
+gradient of its own problem and one Adam over the stacked parameters takes P·K independent steps.
+A problem whose rule stops keeps its best iterate and its fits are dropped from the stack, so the
+remaining fits run faster; the loop ends when every problem has stopped or the budget is spent.
+Other priors (``"dip"``, a user's module) fit one problem after another, its K members in lockstep.
+
+Recovery from a non-finite loss is collective: when any running fit produces NaN/Inf, every
+running fit is restored to the last snapshot (taken every 50 iterations and whenever fits are
+dropped) and the learning rate of all of them is halved; after 5 recoveries the remaining problems
+stop with reason ``"diverged"``.
 """
 from __future__ import annotations
 
@@ -15,6 +30,7 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -40,6 +56,7 @@ PRIOR_DEFAULTS = {
 }
 _SNAPSHOT_EVERY = 50
 _MAX_RECOVERIES = 5
+ENSEMBLE_SEED_STRIDE = 1_000_003  # keeps ensemble members clear of the seeds of neighbouring problems
 
 
 @dataclass
@@ -58,6 +75,7 @@ class FitSettings:
     data_consistency: bool
     metrics_every: int
     progress: bool
+    ensemble: int = 1
     extra: dict = field(default_factory=dict)
 
 
@@ -90,12 +108,12 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
                 ema: float | None = None, early_stopping="holdout", holdout_fraction: float = 0.1,
                 patience: int | None = 500, x_true: torch.Tensor | None = None, callback=None,
                 device=None, seed: int = 0, progress: bool = True, scale="auto",
-                data_consistency: bool = False, metrics_every: int = 10) -> Result:
+                data_consistency: bool = False, metrics_every: int = 10, ensemble: int = 1) -> Result:
     """Reconstruct ``x`` from ``y = A x (+ noise)`` with an untrained generator prior.
 
     Args:
         y: measurements ``(*batch, *A.out_shape)`` of ``A``'s output dtype; a leading batch holds
-            independent problems.
+            independent problems (fitted together, see the module docstring).
         A: the measurement operator; the result lives in its input domain ``A.in_shape``.
         prior: ``"deep-decoder"``, ``"conv-decoder"``, ``"dip"`` or a generator module whose
             ``forward(input=None)`` returns ``(1, C, H, W)``; default ``default_prior(A)``.
@@ -107,28 +125,33 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
             is returned.
         early_stopping: ``"holdout"`` (a seeded ``holdout_fraction`` of the measurements is left out;
             stop where their residual is lowest), ``"wmv"`` (windowed moving variance), ``"fixed"``,
-            ``"oracle"`` (best PSNR against ``x_true``; analysis only) or a ``StoppingRule``.
+            ``"oracle"`` (best PSNR against ``x_true``; analysis only) or a ``StoppingRule`` (copied
+            for each problem of a batch).
         holdout_fraction: share of measurements held out by ``"holdout"``.
         patience: iterations without improvement before the rule stops (None: run the budget).
         x_true: reference ``(*batch, *A.in_shape)``; adds PSNR (every iteration) and SSIM (every
             ``metrics_every``) to the history.
-        callback: called as ``callback(iteration, image, record)`` after every iteration.
+        callback: called as ``callback(iteration, image, record)`` after every iteration of every
+            running problem (in problem order within an iteration).
         device: torch device; default CUDA when available, else CPU.
         seed: seeds the generator, the held-out split and the input noise.
         progress: show a tqdm bar (only on a terminal).
         scale: ``"auto"`` (scale complex data so that ``A^H y`` has the norm of the untrained
             generator's output, as ConvDecoder's authors do; real images in [0, 1] are left as they
-            are), True or False.
+            are), True or False. Ensemble members share the scale of member 0.
         data_consistency: replace the result by ``x + A^H (y - A x)``: the measured k-space values are
             put back (exact for partial Fourier, and for multi-coil with maps normalised to
             ``Σ|S|² = 1``).
         metrics_every: SSIM interval when ``x_true`` is given.
+        ensemble: number K of fits from different random initialisations per problem; their
+            average output is watched by the stopping rule and returned. K > 1 needs a named prior.
 
     Returns:
         ``Result`` with ``image`` ``(*batch, *A.in_shape)`` (float32 or complex64), the history
-        (``loss``, ``holdout_loss``, ``psnr``, ``ssim``, ``ssim_iteration``), the returned
-        iteration and the reason, wall time and parameter count; batched inputs also carry
-        ``problems``.
+        (``loss`` (mean over the ensemble's fit losses), ``holdout_loss``, ``psnr``, ``ssim``,
+        ``ssim_iteration``), the returned iteration and the reason, wall time (a problem fitted
+        together with others gets an equal share of the joint fit's time) and parameter count (of
+        all K members); batched inputs also carry ``problems``.
     """
     if not isinstance(A, LinearOperator):
         raise TypeError(f"A must be a csprior.operators.LinearOperator, got {type(A).__name__}")
@@ -140,17 +163,27 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
                                  input_noise=input_noise, ema=ema, early_stopping=early_stopping,
                                  holdout_fraction=holdout_fraction, patience=patience, scale=scale,
                                  data_consistency=data_consistency, metrics_every=metrics_every,
-                                 progress=progress, A=A)
+                                 progress=progress, ensemble=ensemble, A=A)
     device = torch.device(device) if device is not None else default_device()
     A.to(device)
     problems = y.reshape(-1, *A.out_shape).to(device)
+    truths = None if truths is None else truths.to(device)
+    rules = [make_stopping_rule(early_stopping, patience=patience, has_truth=truths is not None)
+             for _ in range(len(problems))]
+    if len(rules) > 1:  # a rule object given by the caller: every problem needs its own state
+        rules = [copy.deepcopy(rule) for rule in rules]
+    indices = list(range(len(problems)))
+    groups = [indices] if prior in VECTORISED_PRIORS else [[index] for index in indices]
     results = []
-    for index, y_one in enumerate(problems):
-        truth = None if truths is None else truths[index].to(device)
-        results.append(_fit_one(y_one, A, prior, settings, truth, seed + index, callback))
+    for group in groups:
+        results += _fit_group(problems[group], A, prior, settings, None if truths is None else truths[group],
+                              [seed + index for index in group], [rules[index] for index in group], callback)
     result = Result.stack(results)
     result.image = result.image.reshape(*batch, *A.in_shape)
     return result
+
+
+VECTORISED_PRIORS = ("deep-decoder", "conv-decoder")
 
 
 def _check_truth(x_true, A: LinearOperator, batch: tuple[int, ...]):
@@ -164,7 +197,7 @@ def _check_truth(x_true, A: LinearOperator, batch: tuple[int, ...]):
 
 def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, ema, early_stopping,
                       holdout_fraction, patience, scale, data_consistency, metrics_every,
-                      progress) -> FitSettings:
+                      progress, ensemble) -> FitSettings:
     defaults = PRIOR_DEFAULTS.get(prior, PRIOR_DEFAULTS["deep-decoder"]) if isinstance(prior, str) \
         else PRIOR_DEFAULTS["deep-decoder"]
     if isinstance(prior, str) and prior not in PRIOR_DEFAULTS:
@@ -184,12 +217,17 @@ def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, ema, 
         raise ValueError(f"metrics_every must be positive, got {metrics_every}")
     if scale not in ("auto", True, False):
         raise ValueError(f'scale must be "auto", True or False, got {scale!r}')
+    if isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1:
+        raise ValueError(f"ensemble must be an int >= 1, got {ensemble!r}")
+    if ensemble > 1 and not isinstance(prior, str):
+        raise ValueError("ensemble > 1 needs a named prior (a module cannot be re-initialised from "
+                         "other seeds); pass e.g. prior=\"deep-decoder\"")
     return FitSettings(iterations=iterations, lr=lr, optimizer=optimizer,
                        input_noise=defaults["input_noise"] if input_noise is None else float(input_noise),
                        ema=ema, early_stopping=early_stopping, holdout_fraction=holdout_fraction,
                        patience=patience, scale=A.is_complex if scale == "auto" else bool(scale),
                        data_consistency=data_consistency, metrics_every=metrics_every,
-                       progress=progress)
+                       progress=progress, ensemble=ensemble)
 
 
 def _make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
@@ -198,128 +236,255 @@ def _make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr)
 
 
-class _Fit:
-    """State of one generator fit: the module, optimizer, masks and the last good snapshot."""
+class _Looped(nn.Module):
+    """Generators evaluated one after another, presented like a stacked module: ``(B, C, H, W)``."""
 
-    def __init__(self, y, A, prior, settings: FitSettings, seed: int, has_truth: bool):
-        self.A, self.settings = A, settings
-        self.generator = build_prior(prior, A, seed).to(y.device)
-        self.generator.train()
-        self.noise_gen = torch.Generator(device=y.device).manual_seed(seed)
-        self.rule: StoppingRule = make_stopping_rule(settings.early_stopping, patience=settings.patience,
-                                                     has_truth=has_truth)
+    def __init__(self, generators: Sequence[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(generators)
+
+    @property
+    def net_input(self) -> torch.Tensor:
+        return torch.cat([g.net_input for g in self.members])
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.members[0].parameters() if p.requires_grad)
+
+    def forward(self, input: torch.Tensor | None = None) -> torch.Tensor:
+        if len(self.members) == 1:
+            return self.members[0]() if input is None else self.members[0](input)
+        return torch.cat([g() if input is None else g(input[i:i + 1]) for i, g in enumerate(self.members)])
+
+
+def _stack(generators: list[nn.Module]) -> nn.Module:
+    from csprior.generators.batched import can_stack, stack_generators  # lazy like build_prior
+
+    if len(generators) > 1 and all(can_stack(g) for g in generators):
+        return stack_generators(generators)
+    return _Looped(generators)
+
+
+def _member_seed(seed: int, member: int) -> int:
+    return seed + member * ENSEMBLE_SEED_STRIDE
+
+
+class _Problem:
+    """One problem of a group: its data, masks, stopping rule, history and outcome."""
+
+    def __init__(self, y, A, settings: FitSettings, seed: int, truth, rule: StoppingRule):
+        self.y, self.truth, self.rule = y, truth, rule
+        self.data_range = None if truth is None else _data_range(truth)
         measured = A.measured
         self.fit_w = torch.ones(A.out_shape, device=y.device) if measured is None else measured.to(y.device).float()
         self.held_w = None
-        if self.rule.needs_holdout:
+        if rule.needs_holdout:
             split = split_measurements(A, y, settings.holdout_fraction, seed)
             self.fit_w, self.held_w = split.fit_mask.float(), split.held_mask.float()
-        self.n_fit = float(self.fit_w.sum())
-        self.scale = self._scale_factor(y) if settings.scale else 1.0
-        self.y = y * self.scale
+        self.history: dict[str, list[float]] = {"loss": []}
+        self.average = None
+        self.scale = 1.0
+        self.reason = None
+        self.iterations_run = 0
+        self.final_lr = settings.lr
+        self.recoveries = 0
+
+
+class _Group:
+    """P problems × K ensemble members fitted in lockstep; fit ``b`` belongs to problem ``b // K``."""
+
+    def __init__(self, ys, A, prior, settings: FitSettings, truths, seeds: list[int], rules: list[StoppingRule]):
+        self.A, self.settings, self.k = A, settings, settings.ensemble
+        device = ys.device
+        self.problems = [_Problem(y, A, settings, seed, None if truths is None else truths[i], rule)
+                         for i, (y, seed, rule) in enumerate(zip(ys, seeds, rules))]
+        member_seeds = [_member_seed(seed, k) for seed in seeds for k in range(self.k)]
+        self.generator = _stack([build_prior(prior, A, s) for s in member_seeds]).to(device)
+        self.generator.train()
+        self.noise = [torch.Generator(device=device).manual_seed(s) for s in member_seeds]
+        self.running = list(range(len(self.problems)))
+        if settings.scale:
+            self._set_scales(ys)
         self.lr = settings.lr
+        self._gather()
         self.optimizer = _make_optimizer(settings.optimizer, self.generator.parameters(), self.lr)
         self.snapshot = copy.deepcopy(self.generator.state_dict())
 
     @torch.no_grad()
-    def _scale_factor(self, y) -> float:
-        output = channels_to_input(self.generator(), self.A)
-        backprojected = self.A.adjoint(y, check=False)
-        denominator = float(torch.linalg.vector_norm(backprojected))
-        return float(torch.linalg.vector_norm(output)) / denominator if denominator > 0 else 1.0
+    def _set_scales(self, ys) -> None:
+        outputs = self.images(self.generator())
+        for problem, output, y in zip(self.problems, outputs[::self.k], ys):
+            denominator = float(torch.linalg.vector_norm(self.A.adjoint(y, check=False)))
+            problem.scale = float(torch.linalg.vector_norm(output)) / denominator if denominator > 0 else 1.0
 
-    def image(self) -> torch.Tensor:
+    def _gather(self) -> None:
+        """Per-fit tensors of the running problems, each repeated for the K members."""
+        running = [self.problems[p] for p in self.running]
+
+        def per_fit(values):
+            return torch.stack(values).repeat_interleave(self.k, dim=0)
+        self.y = per_fit([p.y * p.scale for p in running])
+        self.fit_w = per_fit([p.fit_w for p in running])
+        self.n_fit = self.fit_w.flatten(1).sum(1)
+
+    def images(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Generator outputs ``(B, C, H, W)`` as operator inputs ``(B, *A.in_shape)``."""
+        return torch.stack([channels_to_input(output.unsqueeze(0), self.A) for output in outputs])
+
+    def forward(self) -> torch.Tensor:
         net_input = None
         if self.settings.input_noise:
             base = self.generator.net_input
-            noise = torch.randn(base.shape, generator=self.noise_gen, device=base.device)
+            noise = torch.stack([torch.randn(base.shape[1:], generator=self.noise[b], device=base.device)
+                                 for b in range(base.shape[0])])
             net_input = base + self.settings.input_noise * noise
-        output = self.generator() if net_input is None else self.generator(net_input)
-        return channels_to_input(output, self.A)
+        return self.images(self.generator(net_input))
 
-    def residual_power(self, x) -> torch.Tensor:
-        return (self.A(x, check=False) - self.y).abs().pow(2)
+    def drop_stopped(self) -> None:
+        """Remove the fits of problems that stopped from the stack (and from the optimizer)."""
+        keep_problems = [p for p in self.running if self.problems[p].reason is None]
+        keep = [i * self.k + k for i, p in enumerate(self.running) if self.problems[p].reason is None
+                for k in range(self.k)]
+        old_generator, old_optimizer = self.generator, self.optimizer
+        self.generator = old_generator.select(keep)
+        self.noise = [self.noise[b] for b in keep]
+        self.optimizer = _make_optimizer(self.settings.optimizer, self.generator.parameters(), self.lr)
+        index = torch.as_tensor(keep, device=self.y.device)
+        for old, new in zip(old_generator.parameters(), self.generator.parameters()):
+            state = old_optimizer.state.get(old)
+            if state:
+                self.optimizer.state[new] = {name: value[index] if torch.is_tensor(value) and value.ndim else value
+                                             for name, value in state.items()}
+        self.running = keep_problems
+        self._gather()
+        self.snapshot = copy.deepcopy(self.generator.state_dict())
 
     def recover(self) -> None:
-        """Restore the last good parameters and halve the learning rate after a NaN/Inf loss."""
+        """Restore the last good parameters of every running fit and halve the learning rate."""
         self.generator.load_state_dict(self.snapshot)
         self.lr /= 2
         self.optimizer = _make_optimizer(self.settings.optimizer, self.generator.parameters(), self.lr)
 
 
-def _fit_one(y, A, prior, settings: FitSettings, truth, seed, callback) -> Result:
+def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], rules: list[StoppingRule],
+               callback) -> list[Result]:
     start = time.perf_counter()
-    fit = _Fit(y, A, prior, settings, seed, has_truth=truth is not None)
-    data_range = None if truth is None else _data_range(truth)
-    history: dict[str, list[float]] = {"loss": []}
-    average = None
-    recoveries, reason = 0, "max_iterations"
+    group = _Group(ys, A, prior, settings, truths, seeds, rules)
+    recoveries = 0
     bar = tqdm(range(settings.iterations), disable=not settings.progress or not sys.stderr.isatty(),
                desc="fit", leave=False)
-    iteration = -1
     for iteration in bar:
-        fit.optimizer.zero_grad(set_to_none=True)
-        x = fit.image()
-        power = fit.residual_power(x)
-        loss = (power * fit.fit_w).sum() / fit.n_fit
-        if not torch.isfinite(loss):
+        group.optimizer.zero_grad(set_to_none=True)
+        x = group.forward()
+        power = (A(x, check=False) - group.y).abs().pow(2)
+        losses = (power * group.fit_w).flatten(1).sum(1) / group.n_fit
+        if not bool(torch.isfinite(losses).all()):
             recoveries += 1
             log.warning("non-finite loss at iteration %d; restoring the last good state and halving "
-                        "the learning rate to %.2e", iteration, fit.lr / 2)
+                        "the learning rate to %.2e", iteration, group.lr / 2)
             if recoveries > _MAX_RECOVERIES:
-                reason = "diverged"
+                _stop_all(group, "diverged", iteration, recoveries)
                 break
-            fit.recover()
+            group.recover()
             continue
-        loss.backward()
-        fit.optimizer.step()
+        losses.sum().backward()
+        group.optimizer.step()
         if iteration % _SNAPSHOT_EVERY == 0:
-            fit.snapshot = copy.deepcopy(fit.generator.state_dict())
+            group.snapshot = copy.deepcopy(group.generator.state_dict())
         with torch.no_grad():
-            current = x.detach() / fit.scale
-            if settings.ema is not None:
-                average = current if average is None else settings.ema * average + (1 - settings.ema) * current
-                current = average
-            record = _record(fit, current, power.detach(), loss, truth, data_range, iteration)
-        for key, value in record.items():
-            history.setdefault(key, []).append(value)
-        if callback is not None:
-            callback(iteration, current, record)
-        if iteration % 20 == 0:
-            bar.set_postfix(loss=f"{record['loss']:.3e}")
-        if fit.rule.update(iteration, current, held_loss=record.get("holdout_loss"), psnr=record.get("psnr")):
-            reason = fit.rule.name
+            stopped = _watch(group, iteration, x.detach(), power.detach(), losses.detach(), callback)
+        for problem in stopped:
+            problem.final_lr, problem.recoveries = group.lr, recoveries
+        if len(group.running) == len(stopped):
             break
-    image = fit.rule.best_image
+        if stopped:
+            group.drop_stopped()
+        if iteration % 20 == 0:
+            bar.set_postfix(loss=f"{group.problems[group.running[0]].history['loss'][-1]:.3e}")
+    for problem in group.problems:
+        if problem.reason is None:
+            problem.reason = "max_iterations"
+            problem.final_lr, problem.recoveries = group.lr, recoveries
+    seconds = (time.perf_counter() - start) / len(group.problems)
+    n_parameters = group.generator.n_parameters * settings.ensemble
+    return [_result(problem, A, prior, settings, seconds, n_parameters) for problem in group.problems]
+
+
+def _watch(group: _Group, iteration: int, x, power, losses, callback) -> list[_Problem]:
+    """Record the iteration of every running problem and update its rule; returns those that stopped."""
+    settings, k = group.settings, group.k
+    running = [group.problems[p] for p in group.running]
+    scales = torch.tensor([p.scale for p in running], device=x.device)
+    current = (x.unflatten(0, (len(running), k)).mean(1) if k > 1 else x) / _expand(scales, x.ndim)
+    if settings.ema is not None:
+        for i, problem in enumerate(running):
+            problem.average = current[i] if problem.average is None else \
+                settings.ema * problem.average + (1 - settings.ema) * current[i]
+        current = torch.stack([problem.average for problem in running])
+    held = _held_losses(group, running, current, power, scales)
+    fit_losses = losses.unflatten(0, (len(running), k)).mean(1).tolist()
+    stopped = []
+    for i, problem in enumerate(running):
+        record = {"loss": fit_losses[i]}
+        if held is not None:
+            record["holdout_loss"] = held[i]
+        if problem.truth is not None:
+            record["psnr"] = metrics.psnr(current[i], problem.truth, data_range=problem.data_range)
+            if iteration % settings.metrics_every == 0:
+                record["ssim"] = metrics.ssim(current[i], problem.truth, data_range=problem.data_range)
+                record["ssim_iteration"] = iteration
+        for key, value in record.items():
+            problem.history.setdefault(key, []).append(value)
+        if callback is not None:
+            callback(iteration, current[i], record)
+        problem.iterations_run = iteration + 1
+        if problem.rule.update(iteration, current[i], held_loss=record.get("holdout_loss"), psnr=record.get("psnr")):
+            problem.reason = problem.rule.name
+            stopped.append(problem)
+    return stopped
+
+
+def _held_losses(group: _Group, running: list[_Problem], current, power, scales) -> list[float] | None:
+    """Mean held-out residual per running problem, of the watched (averaged) output, in the fit's units."""
+    if running[0].held_w is None:
+        return None
+    held_w = torch.stack([problem.held_w for problem in running])
+    if group.k > 1 or group.settings.ema is not None:
+        power = (group.A(current * _expand(scales, current.ndim), check=False)
+                 - torch.stack([p.y * p.scale for p in running])).abs().pow(2)
+    return ((power * held_w).flatten(1).sum(1) / held_w.flatten(1).sum(1)).tolist()
+
+
+def _expand(values: torch.Tensor, ndim: int) -> torch.Tensor:
+    return values.view(-1, *([1] * (ndim - 1)))
+
+
+def _stop_all(group: _Group, reason: str, iteration: int, recoveries: int) -> None:
+    for p in group.running:
+        problem = group.problems[p]
+        problem.reason, problem.iterations_run = reason, iteration + 1
+        problem.final_lr, problem.recoveries = group.lr, recoveries
+
+
+def _result(problem: _Problem, A, prior, settings: FitSettings, seconds: float, n_parameters: int) -> Result:
+    rule = problem.rule
+    image = rule.best_image
     if image is None:
         raise RuntimeError("the fit produced no finite iterate; try a smaller lr")
     if settings.data_consistency:
-        image = image + A.adjoint(y - A(image, check=False), check=False)
-    if reason == "max_iterations" and fit.rule.name not in ("fixed",):
-        reason = f"max_iterations ({fit.rule.name} best)"
-    params = {"lr": settings.lr, "final_lr": fit.lr, "iterations": settings.iterations,
+        image = image + A.adjoint(problem.y - A(image, check=False), check=False)
+    reason = problem.reason
+    if reason == "max_iterations" and rule.name not in ("fixed",):
+        reason = f"max_iterations ({rule.name} best)"
+    params = {"lr": settings.lr, "final_lr": problem.final_lr, "iterations": settings.iterations,
               "optimizer": settings.optimizer, "input_noise": settings.input_noise, "ema": settings.ema,
-              "early_stopping": fit.rule.name, "holdout_fraction": settings.holdout_fraction,
-              "scale": fit.scale, "data_consistency": settings.data_consistency,
-              "iterations_run": iteration + 1, "recoveries": recoveries}
-    n_params = sum(p.numel() for p in fit.generator.parameters() if p.requires_grad)
-    return Result(image=image, history=history, stop_iteration=fit.rule.best_iteration, stop_reason=reason,
-                  seconds=time.perf_counter() - start, method=prior if isinstance(prior, str) else type(prior).__name__,
-                  params=params, n_parameters=n_params)
-
-
-def _record(fit: _Fit, current, power, loss, truth, data_range, iteration) -> dict[str, float]:
-    record = {"loss": float(loss)}
-    if fit.held_w is not None:
-        if fit.settings.ema is not None:
-            power = fit.residual_power(current * fit.scale)
-        record["holdout_loss"] = float((power * fit.held_w).sum() / fit.held_w.sum())
-    if truth is not None:
-        record["psnr"] = metrics.psnr(current, truth, data_range=data_range)
-        if iteration % fit.settings.metrics_every == 0:
-            record["ssim"] = metrics.ssim(current, truth, data_range=data_range)
-            record["ssim_iteration"] = iteration
-    return record
+              "early_stopping": rule.name, "holdout_fraction": settings.holdout_fraction,
+              "scale": problem.scale, "data_consistency": settings.data_consistency,
+              "iterations_run": problem.iterations_run, "recoveries": problem.recoveries,
+              "ensemble": settings.ensemble}
+    return Result(image=image, history=problem.history, stop_iteration=rule.best_iteration, stop_reason=reason,
+                  seconds=seconds, method=prior if isinstance(prior, str) else type(prior).__name__,
+                  params=params, n_parameters=n_parameters)
 
 
 def _data_range(truth: torch.Tensor) -> float:

@@ -14,11 +14,18 @@ reflection padding is void for 1×1 kernels. BatchNorm uses the statistics of th
 authors never leave training mode); here ``track_running_stats=False`` makes that hold in
 ``eval()`` mode too. The authors' input is ``floor(H / 2**depth)`` pixels and doubles exactly;
 here sizes follow ``halving_sizes`` (identical when ``2**depth`` divides ``H`` and ``W``, and exact
-on ``out_shape`` otherwise). On the CPU, for outputs of 64×64 pixels and more, the activations are
-kept in channels-last layout, which runs the 1×1 convolutions and BatchNorm faster there (measured
-with ``csprior.benchmarks.speed``; below that size the layout change costs more than it saves); the
-arithmetic is the same, only the summation order may differ.
+on ``out_shape`` otherwise).
 Number of parameters: ``(depth + 1)(k² + 2k) + k·out_channels``.
+
+How it is computed (``decode``, shared with ``csprior.generators.batched``): the same function,
+evaluated in a cheaper order. Activations are kept as ``(B, pixels, k)`` stacks (channels last), so
+each 1×1 convolution is one matrix product. A BatchNorm followed by a 1×1 convolution is affine in
+its input, ``W (a ⊙ r + s) = (W diag a) r + W s`` with ``a = γ / σ`` and ``s = β - μ a`` per channel,
+so the normalised activations are never stored: ``_ReluNormLinear`` computes the batch statistics of
+``r``, folds them into the next weight and writes its backward pass out by hand (every reduction it
+needs comes from the one matrix product ``gradᵀ r``). Only the rounding differs from the layer-by-
+layer model (``tests/test_fast_path.py`` compares it with the authors' ``nn.Sequential``;
+``python -m csprior.benchmarks.profile_fit`` shows where the time goes).
 """
 from __future__ import annotations
 
@@ -26,15 +33,114 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from .base import Generator, check_int, seeded
 from .upsampling import FixedUpsample, halving_sizes
 
-_CHANNELS_LAST_MIN_PIXELS = 64 * 64
+
+_SQUARES_CHUNK = 4096  # pixels per chunk of the sum of squares: a temporary that stays in cache
+
+
+class _ReluNormLinear(torch.autograd.Function):
+    """``BatchNorm(ReLU(u)) @ weightᵀ`` per instance, with batch statistics.
+
+    ``u`` is ``(B, N, C)`` or its ``(B, C, H, W)`` channels-last view; ``gamma``/``beta`` ``(B, C)``,
+    ``weight`` ``(B, C_out, C)``; returns ``(B, N, C_out)`` and ``u`` itself, rectified in place (it
+    is the fresh output of the layer before, kept once for the backward pass of both operations).
+    The variance is ``E[r²] - E[r]²`` from two sums (torch reduces fast along this layout; ``var_mean``
+    does not); ``r`` is rectified, so its mean and spread are of one order and no digits cancel.
+    """
+
+    @staticmethod
+    def forward(ctx, u, gamma, beta, weight, eps):
+        r = _pixels_by_channels(torch.relu_(u))
+        ctx.mark_dirty(u)
+        ctx.set_materialize_grads(False)
+        pixels = r.shape[1]
+        mean = r.sum(1) / pixels
+        squares = sum(chunk.square().sum(1) for chunk in r.split(_SQUARES_CHUNK, dim=1))
+        invstd = torch.rsqrt((squares / pixels - mean.square()).clamp_(min=0) + eps)
+        scale = gamma * invstd
+        shift = beta - mean * scale
+        folded = weight * scale.unsqueeze(1)
+        out = torch.bmm(r, folded.transpose(1, 2)).add_(torch.bmm(weight, shift.unsqueeze(2)).transpose(1, 2))
+        ctx.save_for_backward(u, weight, folded, mean, invstd, scale, shift)
+        return out, u
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad, _):
+        u, weight, folded, mean, invstd, scale, shift = ctx.saved_tensors
+        r = _pixels_by_channels(u)
+        pixels = r.shape[1]
+        grad_sum = grad.sum(1)
+        cross = torch.bmm(grad.transpose(1, 2), r)  # Σ_p grad[p, o] r[p, c]
+        grad_weight = cross * scale.unsqueeze(1) + grad_sum.unsqueeze(2) * shift.unsqueeze(1)
+        # g = grad @ weight is the gradient at the BatchNorm output; its sums over pixels are
+        # Σ g = grad_sum @ weight and Σ g·r = Σ_o weight ⊙ cross, so g itself is never formed
+        grad_beta = torch.bmm(grad_sum.unsqueeze(1), weight).squeeze(1)
+        grad_gamma = invstd * ((weight * cross).sum(1) - mean * grad_beta)
+        grad_u = None
+        if ctx.needs_input_grad[0]:
+            # BatchNorm backward scale·(g - mean(g) - n·mean(g n)) = grad @ folded + coef_1 + coef_r·r,
+            # accumulated into one buffer, then ReLU's mask applied in place
+            coef_r = -scale * invstd * grad_gamma / pixels
+            coef_1 = -scale * grad_beta / pixels - coef_r * mean
+            grad_r = torch.addcmul(coef_1.unsqueeze(1), r, coef_r.unsqueeze(1)).baddbmm_(grad, folded)
+            torch.ops.aten.threshold_backward.grad_input(grad_r, r, 0, grad_input=grad_r)
+            grad_u = _like_input(grad_r, u.shape)
+        return grad_u, grad_gamma, grad_beta, grad_weight, None
+
+
+def _pixels_by_channels(x: torch.Tensor) -> torch.Tensor:
+    """``(B, N, C)`` view of a ``(B, N, C)`` stack or of a channels-last ``(B, C, H, W)`` map."""
+    return x if x.ndim == 3 else x.permute(0, 2, 3, 1).reshape(x.shape[0], -1, x.shape[1])
+
+
+def _like_input(x: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """``(B, N, C)`` ``x`` viewed with ``shape`` (itself, or ``(B, C, H, W)`` channels-last)."""
+    if len(shape) == 3:
+        return x
+    batch, channels, height, width = shape
+    return x.view(batch, height, width, channels).permute(0, 3, 1, 2)
+
+
+def decode(z: torch.Tensor, conv_weights: Sequence[torch.Tensor], norm_weights: Sequence[torch.Tensor],
+           norm_biases: Sequence[torch.Tensor], output_weight: torch.Tensor, sizes: Sequence[tuple[int, int]],
+           upsample: FixedUpsample, eps: float) -> torch.Tensor:
+    """The Deep Decoder of ``B`` instances at once (before the sigmoid).
+
+    Args:
+        z: inputs ``(B, k, *sizes[0])``.
+        conv_weights: ``depth + 1`` tensors ``(B, k, k)`` (out, in), block ``i`` acting at ``sizes[i]``.
+        norm_weights, norm_biases: ``depth + 1`` tensors ``(B, k)``, the BatchNorm affine parameters.
+        output_weight: ``(B, out_channels, k)``.
+        sizes: ``depth + 1`` spatial sizes (``halving_sizes``).
+        upsample: the fixed upsampling from ``sizes[i]`` to ``sizes[i + 1]``.
+        eps: BatchNorm's epsilon.
+
+    Returns ``(B, out_channels, *sizes[-1])`` of ``z``'s dtype (channels-last strides).
+    """
+    batch, channels = z.shape[:2]
+    x = torch.bmm(_pixels_by_channels(z.contiguous(memory_format=torch.channels_last)),
+                  conv_weights[0].transpose(1, 2))
+    next_weights = [*conv_weights[1:], output_weight]
+    for i, (gamma, beta, weight) in enumerate(zip(norm_weights, norm_biases, next_weights)):
+        if i + 1 < len(sizes):
+            x = upsample(_like_input(x, (batch, channels, *sizes[i])), sizes[i + 1])
+            if x._base is not None:  # the kernel upsampling crops a view; the ReLU works in place
+                x = x.clone(memory_format=torch.channels_last)
+        x, _ = _ReluNormLinear.apply(x, gamma, beta, weight, eps)
+    return _like_input(x, (batch, x.shape[-1], *sizes[-1]))
 
 
 class DeepDecoderBlock(nn.Module):
-    """1×1 conv (no bias) → optional fixed upsampling → ReLU → BatchNorm on ``(1, k, h, w)``."""
+    """1×1 conv (no bias) → optional fixed upsampling → ReLU → BatchNorm on ``(1, k, h, w)``.
+
+    ``DeepDecoder`` holds its parameters in these blocks but evaluates them together in ``decode``;
+    the layer-by-layer ``forward`` serves the ablations (``csprior.generators.ablations``).
+    """
 
     def __init__(self, channels: int):
         super().__init__()
@@ -78,8 +184,10 @@ class DeepDecoder(Generator):
             self.set_input(channels, self.sizes[0])
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        if z.device.type == "cpu" and self.out_shape[0] * self.out_shape[1] >= _CHANNELS_LAST_MIN_PIXELS:
-            z = z.contiguous(memory_format=torch.channels_last)
-        for block, size in zip(self.blocks[:-1], self.sizes[1:]):
-            z = block(z, self.upsample, size)
-        return self.output(self.blocks[-1](z)).contiguous()
+        k = self.channels
+        out = decode(z, [block.conv.weight.view(1, k, k) for block in self.blocks],
+                     [block.norm.weight.view(1, k) for block in self.blocks],
+                     [block.norm.bias.view(1, k) for block in self.blocks],
+                     self.output.weight.view(1, self.out_channels, k), self.sizes, self.upsample,
+                     self.blocks[0].norm.eps)
+        return out.contiguous()
