@@ -5,7 +5,7 @@ Library entry points: ``csprior.reconstruct``, ``csprior.baselines``, ``csprior.
 """
 import logging
 
-from . import generators, metrics
+from . import baselines, generators, metrics
 from .generators import ConvDecoder, DeepDecoder, DeepImagePrior, TwoLayerGenerator, build_generator
 from .reconstruct import reconstruct
 from .result import Result
@@ -13,5 +13,5 @@ from .result import Result
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
-__all__ = ["ConvDecoder", "DeepDecoder", "DeepImagePrior", "Result", "TwoLayerGenerator", "build_generator",
-           "generators", "metrics", "reconstruct", "__version__"]
+__all__ = ["ConvDecoder", "DeepDecoder", "DeepImagePrior", "Result", "TwoLayerGenerator", "baselines",
+           "build_generator", "generators", "metrics", "reconstruct", "__version__"]

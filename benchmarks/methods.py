@@ -1,0 +1,87 @@
+"""Run a reconstruction method by name on a benchmark problem; every method returns a ``Result``.
+
+A suite's method table gives the method (``method = "lasso"``) and its keyword arguments, passed
+through unchanged, so a suite can set whatever the method takes:
+
+- ``"deep-decoder"``, ``"conv-decoder"``, ``"dip"``: ``csprior.reconstruct`` with that prior
+  (``iterations``, ``lr``, ``early_stopping``, ``patience``, ``holdout_fraction``, ...);
+  ``early_stopping = "oracle"`` hands the true image to the engine (labelled, for analysis only).
+- ``"least-squares"``, ``"zero-filled"``, ``"lasso"`` (``lam``, ``basis``), ``"tv"`` (``lam``):
+  ``csprior.baselines``; ``lam = "oracle"`` hands the true image to the λ search.
+- ``"bm3d"``: denoising only (identity operator); σ is the problem's noise level. Needs the
+  optional package ``bm3d``; ``unavailable_methods`` reports it when missing.
+
+Runs are on the CPU unless the method table sets ``device``, so that a rerun of a cell with the
+same seed gives the same numbers.
+"""
+from __future__ import annotations
+
+import importlib.util
+
+from csprior.result import Result
+
+from .problems import Problem
+
+GENERATOR_PRIORS = ("deep-decoder", "conv-decoder", "dip")
+BASELINES = ("least-squares", "zero-filled", "lasso", "tv", "bm3d")
+METHODS = GENERATOR_PRIORS + BASELINES
+OPTIONAL_PACKAGES = {"bm3d": "bm3d"}
+
+
+def unavailable_methods(names) -> dict[str, str]:
+    """Methods among ``names`` whose optional package is missing: name -> note for the user."""
+    missing = {}
+    for name in set(names):
+        package = OPTIONAL_PACKAGES.get(name)
+        if package and importlib.util.find_spec(package) is None:
+            missing[name] = (f"method {name!r} needs the optional package {package!r} "
+                             f"(pip install \"csprior[{package}]\"); its cells are skipped")
+    return missing
+
+
+def run_method(spec: dict, problem: Problem, seed: int) -> Result:
+    """Reconstruct ``problem`` with the method described by ``spec``.
+
+    Args:
+        spec: ``{"method": name, "label": ..., **keyword arguments}`` from the suite.
+        problem: the inverse problem (see ``csprior.benchmarks.problems``).
+        seed: seeds the method (generator initialisation, held-out split).
+
+    Returns:
+        the method's ``Result``; ``image`` has shape ``problem.A.in_shape``.
+    """
+    name = spec["method"]
+    kwargs = {k: v for k, v in spec.items() if k not in ("method", "label")}
+    if name in GENERATOR_PRIORS:
+        return _run_generator(name, kwargs, problem, seed)
+    if name not in BASELINES:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {name!r}")
+    return _run_baseline(name, kwargs, problem, seed)
+
+
+def _run_generator(prior: str, kwargs: dict, problem: Problem, seed: int) -> Result:
+    from csprior.reconstruct import reconstruct
+
+    kwargs.setdefault("device", "cpu")
+    if kwargs.get("early_stopping") == "oracle":
+        kwargs["x_true"] = problem.x_true
+    return reconstruct(problem.y, problem.A, prior, seed=seed, progress=False, **kwargs)
+
+
+def _run_baseline(name: str, kwargs: dict, problem: Problem, seed: int) -> Result:
+    from csprior import baselines
+
+    y, A = problem.y, problem.A
+    if kwargs.get("lam") == "oracle":
+        kwargs["x_true"] = problem.x_true
+    if name == "least-squares":
+        return baselines.least_squares(y, A, **kwargs)
+    if name == "zero-filled":
+        return baselines.zero_filled(y, A, **kwargs)
+    if name == "lasso":
+        return baselines.lasso(y, A, seed=seed, **kwargs)
+    if name == "tv":
+        return baselines.tv(y, A, seed=seed, **kwargs)
+    if problem.noise_std <= 0:
+        raise ValueError("bm3d is a denoiser: it needs an operator of kind 'denoise' (noise σ > 0)")
+    return baselines.bm3d(y, problem.noise_std, **kwargs)
