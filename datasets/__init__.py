@@ -32,3 +32,6 @@ __all__ = [
     "IsmrmrdHeader", "make_ismrmrd_header", "parse_ismrmrd_header",
     "shepp_logan", "simulated_coil_maps", "synthetic_kspace",
 ]
+from .mri_pipeline import MRIFileResult, MRIOptions, reconstruct_file, run_mri_pipeline
+
+__all__ += ["MRIFileResult", "MRIOptions", "reconstruct_file", "run_mri_pipeline"]
