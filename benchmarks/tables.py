@@ -58,7 +58,7 @@ class Row:
 
 
 def summarize(records: list[dict]) -> tuple[list[Row], list[str]]:
-    """Group records into rows (first-appearance order) and mark the best per setting.
+    """Group records into rows (settings in first-appearance order) and mark the best per setting.
 
     Returns the rows and the metric names present in the records.
     """
@@ -72,6 +72,9 @@ def summarize(records: list[dict]) -> tuple[list[Row], list[str]]:
         stats["iterations"] = Stat.of(r.get("iterations") for r in members)
         stats["seconds"] = Stat.of(r.get("seconds") for r in members)
         rows.append(Row(experiment, setting, method, float(members[0].get("ratio", math.nan)), len(members), stats))
+    # a pool finishes cells out of order: keep each setting's rows together, in first-appearance order
+    setting_order = {key: i for i, key in reversed(list(enumerate((r.experiment, r.setting) for r in rows)))}
+    rows.sort(key=lambda row: setting_order[(row.experiment, row.setting)])
     _mark_best(rows, present)
     return rows, present
 

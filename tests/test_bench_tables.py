@@ -68,3 +68,10 @@ def test_bad_format_and_empty():
         format_table(RECORDS, "html")
     with pytest.raises(ValueError, match="no results"):
         format_table([], "md")
+
+
+def test_rows_of_a_setting_stay_together_when_cells_finish_out_of_order():
+    interleaved = [RECORDS[0], RECORDS[4], RECORDS[2]]  # 25 %, 50 %, 25 %: a pool's completion order
+    rows, _ = summarize(interleaved)
+    assert [(row.setting, row.method) for row in rows] == [
+        ("gaussian 25%", "dd"), ("gaussian 25%", "tv"), ("gaussian 50%", "dd")]
