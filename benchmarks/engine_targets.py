@@ -6,14 +6,18 @@ iterations, for three tasks:
 
 - denoising 128×128 Set11 images at σ = 25/255 with the Deep Decoder (against the noisy image);
 - 64×64 Set11 images from 25 % Gaussian measurements with the Deep Decoder (against least squares);
-- the real 16-coil brain (SENSE-combined complex image, 96×96) from a 4× fastMRI random column mask
-  with the ConvDecoder (against zero-filling).
+- the real 16-coil brain (96×96) from its acquired coil k-space under a 4× fastMRI random column
+  mask, SENSE model with maps calibrated from the acquired centre, with the ConvDecoder (against
+  root-sum-of-squares zero-filling).
 """
 from __future__ import annotations
 
 import argparse
+import datetime
 import logging
 import os
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -23,7 +27,8 @@ from csprior import metrics, reconstruct
 from csprior.baselines import least_squares, zero_filled
 from csprior.datasets import estimate_coil_maps, load_image, load_images
 from csprior.datasets.converters import read_brain16ch
-from csprior.operators import GaussianMatrix, Identity, PartialFourier, fastmri_mask, fft2c, ifft2c
+from csprior.benchmarks.report_file import write_text_atomic
+from csprior.operators import GaussianMatrix, Identity, MultiCoilPartialFourier, fastmri_mask, ifft2c
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +72,23 @@ def gaussian_cs(images, iterations: int):
 
 
 def mri(data_dir: Path, iterations: int):
+    """ConvDecoder on the real 16-coil k-space under a 4× column mask, SENSE model.
+
+    The measurements are the acquired coil k-space on the mask's columns; the maps are calibrated
+    from the acquired centre only (as a user would), the reference is the SENSE combination with
+    maps from the fully sampled data, and zero-filling is the root-sum-of-squares coil image.
+    """
     kspace = read_brain16ch(data_dir / "mri" / "brain16ch_full")  # (coils, H, W) complex64
-    maps = estimate_coil_maps(kspace)
-    x = (maps.conj() * ifft2c(kspace)).sum(dim=0)
-    mask, _ = fastmri_mask("random", x.shape[-1], [0.08], [4], seed=tuple(map(ord, "brain16ch_full")))
-    A = PartialFourier(torch.as_tensor(mask))
-    y = A(x)
+    x = (estimate_coil_maps(kspace).conj() * ifft2c(kspace)).sum(dim=0)
+    columns, _ = fastmri_mask("random", x.shape[-1], [0.08], [4], seed=tuple(map(ord, "brain16ch_full")))
+    y = kspace * torch.as_tensor(columns)
+    A = MultiCoilPartialFourier(torch.as_tensor(columns), estimate_coil_maps(y))
     result = reconstruct(y, A, "conv-decoder", iterations=iterations, x_true=x, progress=False)
     zf = zero_filled(y, A)
     peak = float(x.abs().max())
-    return [_row("mri-brain16ch-4x", "brain16ch", metrics.psnr(result.image, x, data_range=peak), result,
-                 metrics.psnr(zf.image, x, data_range=peak), "zero-filled")]
+    return [_row("mri-brain16ch-4x", f"brain16ch ({int(columns.sum())} of {len(columns)} columns)",
+                 metrics.psnr(result.image, x, data_range=peak), result,
+                 metrics.psnr(zf.image, x, data_range=peak), "zero-filled (RSS)")]
 
 
 def main(argv=None) -> None:
@@ -85,7 +96,11 @@ def main(argv=None) -> None:
     parser.add_argument("--data", type=Path, default=os.environ.get("CSPRIOR_DATA"))
     parser.add_argument("--images", type=int, default=4, help="Set11 images per task")
     parser.add_argument("--iterations", type=int, default=3000)
+    # at 96² the ConvDecoder is still improving at 3000 iterations (measured: 23.57 dB at 3000,
+    # 23.67 at 6000 on the 16-coil brain)
+    parser.add_argument("--mri-iterations", type=int, default=6000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=None, help="also write the table (Markdown) here")
     args = parser.parse_args(argv)
     if args.data is None:
         raise SystemExit("needs the shared data: pass --data or set CSPRIOR_DATA")
@@ -94,15 +109,21 @@ def main(argv=None) -> None:
     set11 = args.data / "images" / "set11"
     rows = denoising(load_images(set11, size=128, limit=args.images), args.iterations)
     rows += gaussian_cs(load_images(set11, size=64, limit=args.images), args.iterations)
-    rows += mri(args.data, args.iterations)
-    header = "| task | image | auto PSNR | stop | oracle PSNR | oracle stop | reference | ref PSNR | gain | s |"
-    print(header)
-    print("|---" * 10 + "|")
+    rows += mri(args.data, args.mri_iterations)
+    lines = [f"Command: `{shlex.join(['python', '-m', 'csprior.benchmarks.engine_targets', *sys.argv[1:]])}` "
+             f"on {datetime.date.today()}, CPU, {args.threads} threads. Oracle columns use the ground "
+             f"truth (best PSNR along the same run) and are for analysis only.", "",
+             "| task | image | auto PSNR | stop | oracle PSNR | oracle stop | reference | ref PSNR | gain | s |",
+             "|---" * 10 + "|"]
     for r in rows:
-        print(f"| {r['task']} | {r['image']} | {r['auto_psnr']:.2f} | {r['stop']} | {r['oracle_psnr']:.2f} "
-              f"| {r['oracle_stop']} | {r['reference']} | {r['reference_psnr']:.2f} "
-              f"| {r['auto_psnr'] - r['reference_psnr']:+.2f} | {r['seconds']:.0f} |")
-    print(f"total {time.perf_counter() - start:.0f} s")
+        lines.append(f"| {r['task']} | {r['image']} | {r['auto_psnr']:.2f} | {r['stop']} | {r['oracle_psnr']:.2f} "
+                     f"| {r['oracle_stop']} | {r['reference']} | {r['reference_psnr']:.2f} "
+                     f"| {r['auto_psnr'] - r['reference_psnr']:+.2f} | {r['seconds']:.0f} |")
+    lines.append(f"\nTotal {time.perf_counter() - start:.0f} s.")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out is not None:
+        write_text_atomic(args.out, text)
 
 
 if __name__ == "__main__":

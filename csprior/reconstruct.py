@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 from csprior import metrics
 from csprior.channels import channels_for, channels_to_input
 from csprior.holdout import split_measurements
+from csprior.hybrid import choose_tv_weight, smoothed_tv
 from csprior.operators import LinearOperator, check_tensor
 from csprior.result import Result
 from csprior.stopping import StoppingRule, make_stopping_rule
@@ -76,6 +77,7 @@ class FitSettings:
     metrics_every: int
     progress: bool
     ensemble: int = 1
+    tv_weight: float = 0.0
     extra: dict = field(default_factory=dict)
 
 
@@ -108,7 +110,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
                 ema: float | None = None, early_stopping="holdout", holdout_fraction: float = 0.1,
                 patience: int | None = 500, x_true: torch.Tensor | None = None, callback=None,
                 device=None, seed: int = 0, progress: bool = True, scale="auto",
-                data_consistency: bool = False, metrics_every: int = 10, ensemble: int = 1) -> Result:
+                data_consistency: bool = False, metrics_every: int = 10, ensemble: int = 1,
+                tv_weight=0.0) -> Result:
     """Reconstruct ``x`` from ``y = A x (+ noise)`` with an untrained generator prior.
 
     Args:
@@ -145,6 +148,9 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         metrics_every: SSIM interval when ``x_true`` is given.
         ensemble: number K of fits from different random initialisations per problem; their
             average output is watched by the stopping rule and returned. K > 1 needs a named prior.
+        tv_weight: λ ≥ 0 of the hybrid objective ``mean‖A G(θ) − y‖² + λ·mean TV(G(θ))``
+            (``csprior.hybrid``), or ``"holdout"``: λ chosen from ``csprior.hybrid.TV_WEIGHT_GRID``
+            on the held-out measurements (one fit per candidate).
 
     Returns:
         ``Result`` with ``image`` ``(*batch, *A.in_shape)`` (float32 or complex64), the history
@@ -159,11 +165,17 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     batch = tuple(y.shape[:y.ndim - len(A.out_shape)])
     truths = _check_truth(x_true, A, batch)
     prior = default_prior(A) if prior is None else prior
+    if tv_weight == "holdout":
+        return _reconstruct_choosing_tv_weight(
+            y, A, prior, batch, iterations=iterations, lr=lr, optimizer=optimizer, input_noise=input_noise,
+            ema=ema, early_stopping=early_stopping, holdout_fraction=holdout_fraction, patience=patience,
+            x_true=x_true, callback=callback, device=device, seed=seed, progress=progress, scale=scale,
+            data_consistency=data_consistency, metrics_every=metrics_every, ensemble=ensemble)
     settings = _resolve_settings(prior, iterations=iterations, lr=lr, optimizer=optimizer,
                                  input_noise=input_noise, ema=ema, early_stopping=early_stopping,
                                  holdout_fraction=holdout_fraction, patience=patience, scale=scale,
                                  data_consistency=data_consistency, metrics_every=metrics_every,
-                                 progress=progress, ensemble=ensemble, A=A)
+                                 progress=progress, ensemble=ensemble, tv_weight=tv_weight, A=A)
     device = torch.device(device) if device is not None else default_device()
     A.to(device)
     problems = y.reshape(-1, *A.out_shape).to(device)
@@ -186,6 +198,18 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
 VECTORISED_PRIORS = ("deep-decoder", "conv-decoder")
 
 
+def _reconstruct_choosing_tv_weight(y, A, prior, batch, *, x_true, seed, **kwargs) -> Result:
+    """``tv_weight="holdout"``: each problem of the batch gets its own λ (``csprior.hybrid``)."""
+
+    problems = y.reshape(-1, *A.out_shape)
+    truths = None if x_true is None else x_true.reshape(-1, *A.in_shape)
+    results = [choose_tv_weight(y_one, A, prior, x_true=None if truths is None else truths[i], seed=seed + i,
+                                **kwargs) for i, y_one in enumerate(problems)]
+    result = Result.stack(results)
+    result.image = result.image.reshape(*batch, *A.in_shape)
+    return result
+
+
 def _check_truth(x_true, A: LinearOperator, batch: tuple[int, ...]):
     if x_true is None:
         return None
@@ -197,7 +221,7 @@ def _check_truth(x_true, A: LinearOperator, batch: tuple[int, ...]):
 
 def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, ema, early_stopping,
                       holdout_fraction, patience, scale, data_consistency, metrics_every,
-                      progress, ensemble) -> FitSettings:
+                      progress, ensemble, tv_weight) -> FitSettings:
     defaults = PRIOR_DEFAULTS.get(prior, PRIOR_DEFAULTS["deep-decoder"]) if isinstance(prior, str) \
         else PRIOR_DEFAULTS["deep-decoder"]
     if isinstance(prior, str) and prior not in PRIOR_DEFAULTS:
@@ -219,6 +243,8 @@ def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, ema, 
         raise ValueError(f'scale must be "auto", True or False, got {scale!r}')
     if isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1:
         raise ValueError(f"ensemble must be an int >= 1, got {ensemble!r}")
+    if isinstance(tv_weight, bool) or not isinstance(tv_weight, (int, float)) or not tv_weight >= 0:
+        raise ValueError(f'tv_weight must be a number >= 0 or "holdout", got {tv_weight!r}')
     if ensemble > 1 and not isinstance(prior, str):
         raise ValueError("ensemble > 1 needs a named prior (a module cannot be re-initialised from "
                          "other seeds); pass e.g. prior=\"deep-decoder\"")
@@ -227,7 +253,7 @@ def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, ema, 
                        ema=ema, early_stopping=early_stopping, holdout_fraction=holdout_fraction,
                        patience=patience, scale=A.is_complex if scale == "auto" else bool(scale),
                        data_consistency=data_consistency, metrics_every=metrics_every,
-                       progress=progress, ensemble=ensemble)
+                       progress=progress, ensemble=ensemble, tv_weight=float(tv_weight))
 
 
 def _make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
@@ -378,6 +404,8 @@ def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], ru
         x = group.forward()
         power = (A(x, check=False) - group.y).abs().pow(2)
         losses = (power * group.fit_w).flatten(1).sum(1) / group.n_fit
+        if settings.tv_weight:
+            losses = losses + settings.tv_weight * smoothed_tv(x, len(A.in_shape))
         if not bool(torch.isfinite(losses).all()):
             recoveries += 1
             log.warning("non-finite loss at iteration %d; restoring the last good state and halving "
@@ -481,7 +509,7 @@ def _result(problem: _Problem, A, prior, settings: FitSettings, seconds: float, 
               "early_stopping": rule.name, "holdout_fraction": settings.holdout_fraction,
               "scale": problem.scale, "data_consistency": settings.data_consistency,
               "iterations_run": problem.iterations_run, "recoveries": problem.recoveries,
-              "ensemble": settings.ensemble}
+              "ensemble": settings.ensemble, "tv_weight": settings.tv_weight}
     return Result(image=image, history=problem.history, stop_iteration=rule.best_iteration, stop_reason=reason,
                   seconds=seconds, method=prior if isinstance(prior, str) else type(prior).__name__,
                   params=params, n_parameters=n_parameters)

@@ -1,0 +1,82 @@
+"""The hybrid objective ``‖A G(θ) − y‖² + λ·TV(G(θ))``: a generator prior with a TV penalty.
+
+The untrained generator and total variation fail differently (the generator leaves ringing and
+texture noise, TV flattens texture), so their sum can beat both. The penalty is the isotropic TV
+of the generator's output, smoothed as ``√(|∂x|² + ε²)`` so that its gradient exists where the
+image is flat, and averaged over pixels so that one λ suits every image size.
+
+``choose_tv_weight`` picks λ from a grid by the held-out measurements: every candidate is fitted
+on the same split with the same stopping rule and the one whose held-out residual at its returned
+iterate is lowest wins. No ground truth is used.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import torch
+
+log = logging.getLogger(__name__)
+
+TV_SMOOTHING = 1e-3
+# candidates for λ in units of (mean squared residual) per (mean TV per pixel). Measured with the
+# Deep Decoder on camera 64² from 25 % Gaussian measurements (1500 iterations, holdout stop):
+# 28.35 dB at λ = 0, 28.96 at 0.01, 29.02 at 0.03, 29.60 at 0.1, 28.56 at 0.3, 25.43 at 1
+TV_WEIGHT_GRID = (0.0, 0.01, 0.03, 0.1, 0.3)
+
+
+def smoothed_tv(x: torch.Tensor, n_image_dims: int) -> torch.Tensor:
+    """Mean smoothed isotropic TV per pixel of each image.
+
+    Args:
+        x: images ``(B, *image_shape)`` real or complex, the last two axes ``(H, W)``.
+        n_image_dims: ``len(image_shape)`` (further leading image axes, e.g. channels, are summed).
+
+    Returns:
+        ``(B,)`` real: ``mean_{ij} √(|x[i+1,j]−x[i,j]|² + |x[i,j+1]−x[i,j]|² + ε²) − ε``, with zero
+        differences beyond the last row and column.
+    """
+    vertical = torch.zeros_like(x)
+    horizontal = torch.zeros_like(x)
+    vertical[..., :-1, :] = x[..., 1:, :] - x[..., :-1, :]
+    horizontal[..., :, :-1] = x[..., :, 1:] - x[..., :, :-1]
+    magnitude = (vertical.abs().pow(2) + horizontal.abs().pow(2) + TV_SMOOTHING ** 2).sqrt() - TV_SMOOTHING
+    return magnitude.flatten(x.ndim - n_image_dims).mean(dim=-1)
+
+
+def choose_tv_weight(y: torch.Tensor, A, prior, grid=TV_WEIGHT_GRID, **kwargs):
+    """Fit ``prior`` once per candidate λ and return the result whose held-out residual is lowest.
+
+    Args:
+        y: measurements ``(*A.out_shape)`` of one problem.
+        A: the measurement operator.
+        prior: as in ``csprior.reconstruct``.
+        grid: candidate weights (non-negative floats).
+        **kwargs: passed to ``csprior.reconstruct`` (``early_stopping`` must be ``"holdout"``).
+
+    Returns:
+        the chosen ``Result``; its ``params`` record ``tv_weight``, ``tv_weight_rule = "holdout"``,
+        the grid and each candidate's held-out residual; ``seconds`` covers every candidate.
+    """
+    from csprior.reconstruct import reconstruct
+
+    if kwargs.get("early_stopping", "holdout") != "holdout":
+        raise ValueError('tv_weight="holdout" needs early_stopping="holdout" (the candidates are '
+                         "compared on the held-out measurements)")
+    if not grid or any(not isinstance(w, (int, float)) or w < 0 for w in grid):
+        raise ValueError(f"grid must be a non-empty sequence of non-negative numbers, got {grid!r}")
+    start = time.perf_counter()
+    best, scores = None, []
+    for weight in grid:
+        result = reconstruct(y, A, prior, tv_weight=float(weight), **kwargs)
+        losses = result.history["holdout_loss"]
+        score = losses[min(result.stop_iteration, len(losses) - 1)]
+        scores.append(score)
+        log.info("tv_weight %.3g: held-out residual %.4g at iteration %d", weight, score, result.stop_iteration)
+        if best is None or score < best[0]:
+            best = (score, result)
+    result = best[1]
+    result.params.update(tv_weight_rule="holdout", tv_weight_grid=[float(w) for w in grid],
+                         tv_weight_scores=scores)
+    result.seconds = time.perf_counter() - start
+    return result
