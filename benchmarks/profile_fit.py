@@ -36,8 +36,10 @@ from .reference_models import copy_parameters, reference_conv_decoder, reference
 KINDS = ("conv/GEMM", "upsample", "ReLU", "batch-norm", "sigmoid+loss", "Adam", "other")
 PHASES = ("forward", "backward", "optimizer")
 _GEMM_OPS = {"convolution", "_convolution", "mkldnn_convolution", "_slow_conv2d_forward",
-             "_slow_conv2d_backward", "convolution_backward", "mm", "bmm", "addmm", "baddbmm", "matmul",
-             "_nnpack_spatial_convolution", "conv2d"}
+             "_slow_conv2d_backward", "convolution_backward", "mm", "bmm", "addmm", "baddbmm", "baddbmm_",
+             "matmul", "_nnpack_spatial_convolution", "conv2d"}
+# the statistics and the affine parts of a batch normalisation (csprior's folded one included)
+_NORM_OPS = {"sum", "mean", "var_mean", "rsqrt", "pow", "pow_", "square", "addcmul"}
 _RELU_OPS = {"relu", "relu_", "clamp_min", "clamp_min_", "threshold_backward"}
 _LOSS_OPS = {"mse_loss", "mse_loss_backward", "sigmoid", "sigmoid_", "sigmoid_backward"}
 
@@ -101,7 +103,7 @@ def _kind(name: str, phase: str) -> str:
         return "upsample"
     if op in _RELU_OPS:
         return "ReLU"
-    if "batch_norm" in op or op in {"var_mean", "sum", "rsqrt", "mean"}:
+    if "batch_norm" in op or op in _NORM_OPS:
         return "batch-norm"
     if op in _LOSS_OPS:
         return "sigmoid+loss"

@@ -162,7 +162,7 @@ def test_conv_decoder_equals_the_authors_sequential_model():
     copy_parameters(ours, reference)
     target = torch.randn(1, 2, 24, 20, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        assert torch.equal(ours(), reference(ours.net_input))
+        assert _relative(ours(), reference(ours.net_input)) < 1e-5  # channels-last: other summation order
     fitted = _fit_ten_adam_steps(ours, None, target)
     assert _relative(fitted, _fit_ten_adam_steps(reference, ours.net_input, target)) < 1e-4
     assert _relative(fitted, ours()) > 1e-3

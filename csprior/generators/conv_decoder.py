@@ -17,6 +17,8 @@ of k×k convolutions. Their MRI scripts use ``num_layers=8``, 160 or 256 channel
 ``in_size`` is not given it is 8 pixels along the longer side and ``floor(8 · shorter / longer)``
 (at least 1) along the other, which gives the authors' ``[8, 4]`` for fastMRI's 640×368, and it is
 capped at ``out_shape``. BatchNorm uses batch statistics in every mode (``track_running_stats=False``).
+Activations are computed in the channels-last layout (faster on the CPU; the same arithmetic
+up to summation order), the output is returned contiguous.
 Number of parameters: ``layers · (k²c² + 2c) + c·out_channels`` (+ ``layers · c`` with ``bias``).
 """
 from __future__ import annotations
@@ -88,6 +90,9 @@ class ConvDecoder(Generator):
             self.set_input(channels, self.in_size)
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
+        # channels-last activations: the CPU's (oneDNN) convolutions and BatchNorm run ~20 % faster
+        # on this layout, and every layer keeps it; the weights stay as they are
+        z = z.contiguous(memory_format=torch.channels_last)
         for block, size in zip(self.blocks[:-1], self.sizes):
             z = block(F.interpolate(z, size=size, mode="nearest"))
-        return self.output(self.blocks[-1](z))
+        return self.output(self.blocks[-1](z)).contiguous()

@@ -39,7 +39,7 @@ from .base import Generator, check_int, seeded
 from .upsampling import FixedUpsample, halving_sizes
 
 
-_SQUARES_CHUNK = 4096  # pixels per chunk of the sum of squares: a temporary that stays in cache
+_SQUARES_CHUNK = 4096  # pixels × instances per chunk of the sum of squares: a temporary that stays in cache
 
 
 class _ReluNormLinear(torch.autograd.Function):
@@ -48,8 +48,9 @@ class _ReluNormLinear(torch.autograd.Function):
     ``u`` is ``(B, N, C)`` or its ``(B, C, H, W)`` channels-last view; ``gamma``/``beta`` ``(B, C)``,
     ``weight`` ``(B, C_out, C)``; returns ``(B, N, C_out)`` and ``u`` itself, rectified in place (it
     is the fresh output of the layer before, kept once for the backward pass of both operations).
-    The variance is ``E[r²] - E[r]²`` from two sums (torch reduces fast along this layout; ``var_mean``
-    does not); ``r`` is rectified, so its mean and spread are of one order and no digits cancel.
+    The variance is the mean of ``(r - E[r])²``, summed chunk by chunk after the mean (torch reduces
+    fast along this layout; ``var_mean`` does not); centring keeps channels whose spread is small
+    against their mean from losing digits.
     """
 
     @staticmethod
@@ -59,8 +60,10 @@ class _ReluNormLinear(torch.autograd.Function):
         ctx.set_materialize_grads(False)
         pixels = r.shape[1]
         mean = r.sum(1) / pixels
-        squares = sum(chunk.square().sum(1) for chunk in r.split(_SQUARES_CHUNK, dim=1))
-        invstd = torch.rsqrt((squares / pixels - mean.square()).clamp_(min=0) + eps)
+        mean_row = mean.unsqueeze(1)
+        chunk_pixels = max(1, _SQUARES_CHUNK // r.shape[0])  # the temporary holds every instance's chunk
+        squares = sum((chunk - mean_row).square_().sum(1) for chunk in r.split(chunk_pixels, dim=1))
+        invstd = torch.rsqrt(squares / pixels + eps)
         scale = gamma * invstd
         shift = beta - mean * scale
         folded = weight * scale.unsqueeze(1)
@@ -71,6 +74,8 @@ class _ReluNormLinear(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad, _):
+        if grad is None:  # the product was not used (grads are not materialised): nothing flows back
+            return None, None, None, None, None
         u, weight, folded, mean, invstd, scale, shift = ctx.saved_tensors
         r = _pixels_by_channels(u)
         pixels = r.shape[1]
