@@ -16,7 +16,9 @@ operator, runs each chosen method on them, and assembles per-file volumes:
    held-out-measurement early stopping), ``l1-wavelet`` (``baselines.lasso``, db4 wavelets, holdout
    λ), ``tv`` (``baselines.tv``, holdout λ), ``zero-filled`` (``baselines.zero_filled``: the inverse
    FFT of the zero-filled k-space, root-sum-of-squares over coils).
-   Every method of a slice sees the same measurements and coil maps.
+   Every method of a slice sees the same measurements and coil maps. For analysis only,
+   ``MRIOptions.track_oracle`` also records the generator methods' best PSNR over their iterates
+   against the target (``OraclePSNR``, labelled oracle); it never changes what is returned.
 4. **Output.** The magnitude image is centre-cropped to the target size (``reconstruction_esc`` /
    ``reconstruction_rss``; the header's recon matrix for files without a target), as fastMRI's
    ``center_crop`` does. Files with a target get fastMRI's per-volume metrics
@@ -46,7 +48,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from csprior.metrics import volume_metrics
+from csprior.metrics import psnr, volume_metrics
 from csprior.operators import FASTMRI_KINDS, LinearOperator, MultiCoilPartialFourier, PartialFourier, fastmri_mask
 from csprior.result import Result
 
@@ -85,6 +87,9 @@ class MRIOptions:
         data_consistency: put the measured k-space back into the generator methods' results.
         device: torch device of the generator methods (None: CUDA when present, else CPU).
         progress: show progress bars (only on a terminal).
+        track_oracle: analysis only: for the generator methods on files with a target, score every
+            iterate against the target (fastMRI crop, ``data_range`` = the selected slices' maximum)
+            and record the best PSNR as ``MRIFileResult.oracle_psnr``. Never changes the result.
     """
 
     methods: tuple[str, ...] = ("conv-decoder",)
@@ -99,6 +104,7 @@ class MRIOptions:
     data_consistency: bool = False
     device: str | None = None
     progress: bool = False
+    track_oracle: bool = False
 
     def __post_init__(self):
         if not self.methods:
@@ -159,6 +165,8 @@ class MRIFileResult:
         setup_seconds: wall time of preparing the slices (reading, masking and, for multi-coil
             files, the coil-map estimation), shared by all methods of the file.
         results: the method's ``Result`` of every slice (image, history, stopping, parameters).
+        oracle_psnr: with ``MRIOptions.track_oracle``, a generator method's best PSNR over the
+            iterations it ran (mean over slices; oracle: uses the target, analysis only), else None.
     """
 
     path: Path
@@ -170,6 +178,7 @@ class MRIFileResult:
     seconds: float
     setup_seconds: float
     results: list[Result] = field(repr=False, default_factory=list)
+    oracle_psnr: float | None = None
 
     def row(self) -> dict[str, object]:
         """The ``metrics.csv`` row: ``CSV_COLUMNS`` -> value (None for metrics without a target)."""
@@ -291,14 +300,18 @@ def slice_problem(kspace: torch.Tensor, sampling: Sampling, *, coil_maps: str = 
     return y, MultiCoilPartialFourier(mask, maps)
 
 
-def run_method(method: str, y: torch.Tensor, A: LinearOperator, options: MRIOptions) -> Result:
-    """Reconstruct one slice with ``method``; the result image is complex64 ``A.in_shape``."""
+def run_method(method: str, y: torch.Tensor, A: LinearOperator, options: MRIOptions,
+               callback: Callable | None = None) -> Result:
+    """Reconstruct one slice with ``method``; the result image is complex64 ``A.in_shape``.
+
+    ``callback(iteration, image, record)`` is passed to the generator methods' ``reconstruct``.
+    """
     if method in GENERATOR_METHODS:
         from csprior.reconstruct import reconstruct
 
         return reconstruct(y, A, prior=method, iterations=options.iterations, early_stopping="holdout",
                            seed=options.seed, device=options.device, progress=options.progress,
-                           data_consistency=options.data_consistency)
+                           data_consistency=options.data_consistency, callback=callback)
     from csprior import baselines
 
     if method == "zero-filled":
@@ -308,6 +321,26 @@ def run_method(method: str, y: torch.Tensor, A: LinearOperator, options: MRIOpti
     if method == "tv":
         return baselines.tv(y, A, lam="holdout", seed=options.seed, progress=options.progress)
     raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+class OraclePSNR:
+    """A ``reconstruct`` callback keeping the best PSNR of the iterates against a reference.
+
+    Analysis only (it looks at the ground truth). Each iterate's magnitude is centre-cropped to the
+    reference's ``(h, w)`` and scored with ``data_range = peak``, as ``volume_metrics`` does.
+    """
+
+    def __init__(self, reference: torch.Tensor, peak: float):
+        self.reference = reference
+        self.peak = peak
+        self.best = -math.inf
+        self.iteration = -1
+
+    def __call__(self, iteration: int, image: torch.Tensor, record: dict) -> None:
+        cropped = center_crop(image.detach().cpu().abs().float(), tuple(self.reference.shape[-2:]))
+        value = psnr(cropped, self.reference, data_range=self.peak)
+        if value > self.best:
+            self.best, self.iteration = value, iteration
 
 
 def center_crop(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -354,13 +387,16 @@ def reconstruct_file(f: FastMRIFile, options: MRIOptions) -> list[MRIFileResult]
     except ValueError as exc:
         raise _naming(exc, f.path) from exc
     size = output_size(f)
+    target = None if f.target is None else center_crop(torch.stack([f.target[i] for i in indices]), size)
     images: dict[str, list[torch.Tensor]] = {m: [] for m in options.methods}
     results: dict[str, list[Result]] = {m: [] for m in options.methods}
+    oracles: dict[str, list[float]] = {m: [] for m in options.methods}
     seconds = dict.fromkeys(options.methods, 0.0)
     setup_seconds = 0.0
     log.info("%s: %d slice(s), %s sampling at %.3g×, methods %s", f.path, len(indices), sampling.kind,
              sampling.acceleration, ", ".join(options.methods))
-    for index in tqdm(indices, desc=f.path.name, disable=None if options.progress else True, leave=False):
+    for position, index in enumerate(tqdm(indices, desc=f.path.name, disable=None if options.progress else True,
+                                          leave=False)):
         start = time.perf_counter()
         try:
             y, A = slice_problem(f.kspace[index], sampling, coil_maps=options.coil_maps,
@@ -369,9 +405,12 @@ def reconstruct_file(f: FastMRIFile, options: MRIOptions) -> list[MRIFileResult]
             raise _naming(exc, f.path, f"slice {index}") from exc
         setup_seconds += time.perf_counter() - start
         for method in options.methods:
+            tracker = None
+            if options.track_oracle and target is not None and method in GENERATOR_METHODS:
+                tracker = OraclePSNR(target[position], float(target.max()))
             start = time.perf_counter()
             try:
-                result = run_method(method, y, A, options)
+                result = run_method(method, y, A, options, callback=tracker)
             except ValueError as exc:
                 raise _naming(exc, f.path, f"slice {index}, {method}") from exc
             elapsed = time.perf_counter() - start
@@ -380,13 +419,15 @@ def reconstruct_file(f: FastMRIFile, options: MRIOptions) -> list[MRIFileResult]
                      result.stop_reason, result.stop_iteration)
             images[method].append(center_crop(result.image.detach().cpu().abs().float(), size))
             results[method].append(result)
-    target = None if f.target is None else center_crop(torch.stack([f.target[i] for i in indices]), size)
+            if tracker is not None:
+                oracles[method].append(tracker.best)
     out = []
     for method in options.methods:
         volume = torch.stack(images[method])
         scores = None if target is None else volume_metrics(volume, target)
+        oracle = sum(oracles[method]) / len(oracles[method]) if oracles[method] else None
         out.append(MRIFileResult(f.path, method, volume, indices, sampling, scores, seconds[method],
-                                 setup_seconds, results[method]))
+                                 setup_seconds, results[method], oracle))
     return out
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from csprior.cli import main
-from csprior.datasets import read_fastmri, rss, shepp_logan, synthetic_kspace, write_fastmri
+from csprior.datasets import convert_all, read_fastmri, rss, shepp_logan, synthetic_kspace, write_fastmri
 from csprior.datasets.mri_pipeline import CSV_COLUMNS
 from csprior.metrics import volume_metrics
 from csprior.operators import ifft2c
@@ -82,6 +82,26 @@ def test_several_methods_get_a_folder_each(data, tmp_path):
     assert not (out / "single.h5").exists()
 
 
+def test_real_scans_converted_from_the_shared_data(shared_data, tmp_path, capsys):
+    """The fully sampled 16-coil brain is undersampled by name; the Poisson-disc brain keeps its 2-D mask."""
+    files = convert_all(shared_data, tmp_path / "in")
+    out = tmp_path / "out"
+    assert main(["mri", str(files["brain16ch_full"]), str(files["brain8ch_poisson_bart"]), "--method", "zero-filled",
+                 "--acceleration", "8", "--out", str(out)]) == 0
+    _, rows = _rows(out)
+    assert [(r["file"], r["mask"]) for r in rows] == [("brain16ch_full.h5", "random"),
+                                                      ("brain8ch_poisson_bart.h5", "stored")]
+    for row in rows:
+        with h5py.File(out / row["file"], "r") as hf, read_fastmri(files[row["file"][:-3]]) as f:
+            volume = hf["reconstruction"][()]
+            assert volume.shape == (1, *f.target.shape[-2:])
+            assert {k: float(row[k]) for k in ("nmse", "psnr", "ssim")} == pytest.approx(
+                volume_metrics(volume, f.target[0:1]))
+    # sanity range: a zero-filled image is neither exact nor unrelated to the reference
+    assert all(0 < float(r["nmse"]) < 1 and 0 < float(r["ssim"]) < 1 for r in rows)
+    assert "brain8ch_poisson_bart.h5" in capsys.readouterr().out
+
+
 def test_test_file_uses_its_stored_mask_and_has_no_metrics(tmp_path):
     images = shepp_logan(32)[None]
     columns = torch.zeros(32, dtype=torch.bool)
@@ -147,6 +167,20 @@ def test_bad_file_is_one_line_naming_it(name, data, tmp_path, capsys):
         assert len(err.strip().splitlines()) == 1 and err.startswith("csprior: error:")
         assert name in err and problem in err and "Traceback" not in err
         assert not out.exists()
+
+
+def test_corrupt_slice_is_one_line_naming_file_and_slice(tmp_path, capsys):
+    """A file whose header reads but whose slice-1 k-space chunk is garbage fails when that slice is read."""
+    path = _write(tmp_path / "rotten.h5", coils=2, compression="gzip")
+    with h5py.File(path, "r") as hf:
+        info = hf["kspace"].id.get_chunk_info(1)
+    with open(path, "r+b") as raw:
+        raw.seek(info.byte_offset)
+        raw.write(b"\xff" * info.size)
+    assert main(["mri", str(path), "--method", "zero-filled", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "rotten.h5" in err and "kspace[1]" in err
 
 
 def test_bad_options_are_one_line(data, tmp_path, capsys):

@@ -159,6 +159,15 @@ def test_bad_files_raise_value_error_naming_the_file(tmp_path):
                       "3 slices but kspace has 2"),
         "header.h5": (lambda p: _h5(p, kspace=good_k, ismrmrd_header=np.bytes_(b"<broken")), "not valid XML"),
         "text.h5": (lambda p: p.write_text("plain text, not HDF5"), "not a readable HDF5 file"),
+        "int_kspace.h5": (lambda p: _h5(p, kspace=np.ones((2, 4, 4), np.int16)), "real-valued"),
+        "empty_kspace.h5": (lambda p: _h5(p, kspace=np.ones((0, 4, 4), np.complex64)), "kspace is empty"),
+        "kspace_group.h5": (lambda p: h5py.File(p, "w").create_group("kspace").file.close(), "no 'kspace' dataset"),
+        "target_dtype.h5": (lambda p: _h5(p, kspace=good_k, reconstruction_esc=np.ones((2, 4, 4), np.complex64)),
+                            "reconstruction_esc must be real-valued"),
+        "target_rank.h5": (lambda p: _h5(p, kspace=good_k, reconstruction_esc=np.ones((2, 4), np.float32)),
+                           r"reconstruction_esc must be a \(slices, h, w\) dataset"),
+        "header_field.h5": (lambda p: _h5(p, kspace=good_k, ismrmrd_header=np.bytes_(b"<ismrmrdHeader/>")),
+                            "ismrmrd_header lacks encoding/encodedSpace/matrixSize/x"),
     }
     for name, (make, problem) in cases.items():
         make(tmp_path / name)

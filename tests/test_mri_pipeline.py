@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from csprior.datasets import read_fastmri, rss, shepp_logan, synthetic_kspace, write_fastmri
-from csprior.datasets.mri_pipeline import (CSV_COLUMNS, MRIOptions, Sampling, center_crop, collect_files, file_sampling,
-                                           mask_seed, output_size, parse_slices, reconstruct_file, slice_problem,
-                                           write_metrics_csv)
-from csprior.metrics import volume_metrics
+from csprior.datasets.mri_pipeline import (CSV_COLUMNS, MRIOptions, OraclePSNR, Sampling, center_crop, collect_files,
+                                           file_sampling, mask_seed, output_size, parse_slices, reconstruct_file,
+                                           slice_problem, write_metrics_csv)
+from csprior.metrics import psnr, volume_metrics
 from csprior.operators import MultiCoilPartialFourier, PartialFourier, fastmri_mask, ifft2c
 
 
@@ -116,6 +116,29 @@ def test_reconstruct_file_scores_the_cropped_volume(tmp_path):
     np.testing.assert_allclose(result.volume[0].numpy(), image.numpy())
     assert result.metrics == pytest.approx(volume_metrics(result.volume, target))
     assert result.row()["slices"] == "1" and set(result.row()) == set(CSV_COLUMNS)
+
+
+def test_oracle_psnr_tracks_the_best_cropped_iterate():
+    reference = torch.rand(4, 4)
+    tracker = OraclePSNR(reference, peak=2.0)
+    padded = torch.zeros(6, 6, dtype=torch.complex64)
+    for iteration, error in enumerate((0.3, 0.1, 0.2)):
+        padded[1:5, 1:5] = (reference + error) * 1j  # magnitude of the centre 4×4 is reference + error
+        tracker(iteration, padded, {})
+    assert tracker.iteration == 1
+    assert tracker.best == pytest.approx(psnr(reference + 0.1, reference, data_range=2.0), rel=1e-5)
+
+
+def test_oracle_is_tracked_only_when_asked_and_only_for_generators(tmp_path):
+    path = _phantom_file(tmp_path / "o.h5", coils=4, slices=1)
+    with read_fastmri(path) as f:
+        plain = reconstruct_file(f, MRIOptions(methods=("conv-decoder",), iterations=30))
+        tracked = reconstruct_file(f, MRIOptions(methods=("conv-decoder", "zero-filled"), iterations=30,
+                                                 track_oracle=True))
+    assert plain[0].oracle_psnr is None and tracked[1].oracle_psnr is None
+    # the oracle looks at every iterate, the returned one included, and leaves the result unchanged
+    assert tracked[0].oracle_psnr >= tracked[0].metrics["psnr"] - 1e-4
+    assert torch.equal(tracked[0].volume, plain[0].volume)
 
 
 def test_zero_filled_is_the_rss_of_the_masked_kspace(tmp_path):

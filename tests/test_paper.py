@@ -12,20 +12,21 @@ from csprior.benchmarks.paper import cs, denoising, fitting, kernels, two_layer
 from csprior.benchmarks.paper.decoder_1d import DeepDecoder1d
 from csprior.benchmarks.paper.fixed_kernel_net import FixedKernelNet
 from csprior.benchmarks.paper.images import natural_images, phantom
-from csprior.benchmarks.paper.output import log_spaced_iterations, write_csv
+from csprior.benchmarks.paper.output import log_spaced_iterations, provenance, write_csv, write_text
 from csprior.cli import main
 from csprior.generators import DeepDecoder
 
 
 def read_rows(path):
+    """The CSV's rows, skipping the ``# Command: ...`` provenance line the CLI puts first."""
     with open(path, newline="", encoding="utf-8") as stream:
-        return list(csv.DictReader(stream))
+        return list(csv.DictReader(line for line in stream if not line.startswith("#")))
 
 
 def test_kernels_match_the_authors_eigenvalues(tmp_path):
     output = kernels.run(tmp_path, n=300)
     rows = read_rows(tmp_path / "kernels.csv")
-    assert list(rows[0]) == ["kernel", "param", "min_eig", "max_eig"]
+    assert list(rows[0])[:4] == ["kernel", "param", "min_eig", "max_eig"]
     assert len(rows) == 6
     # the authors' notebook printed these min/max eigenvalues for n = 300 (quoted in issue 7)
     authors = {("triangle", "1"): (0.1667, 0.1667), ("triangle", "10"): (0.00487, 1.957),
@@ -35,6 +36,9 @@ def test_kernels_match_the_authors_eigenvalues(tmp_path):
         low, high = authors[row["kernel"], row["param"]]
         assert float(row["min_eig"]) == pytest.approx(low, rel=0.03)
         assert float(row["max_eig"]) == pytest.approx(high, rel=0.03)
+        # the table shows the authors' numbers next to ours with the relative error
+        assert float(row["authors_min_eig"]) == low and float(row["authors_max_eig"]) == high
+        assert float(row["rel_err_min"]) == pytest.approx(abs(float(row["min_eig"]) / low - 1), abs=1e-5)
     assert {p.name for p in output.files} >= {"kernels.md", "kernels_spectra.png", "kernels_eigenvectors.png"}
 
 
@@ -139,10 +143,47 @@ def test_set11_and_phantom_come_from_the_data_folder(shared_data):
     assert image.shape == (32, 32) and 0 <= float(image.min()) and float(image.max()) <= 1
 
 
-def test_cli_prints_the_table_and_files(tmp_path, capsys):
-    assert main(["paper", "kernels", "--out", str(tmp_path)]) == 0
+TINY_COMMANDS = {
+    "kernels": [],
+    "two-layer": ["--n", "64", "--iterations", "12", "--channels", "8", "--filter-width", "3"],
+    "fitting": ["--size", "16", "--iterations", "4"],
+    "denoising": ["--size", "32", "--images", "1", "--channels", "8", "--dd-iterations", "6", "--dip-iterations", "3",
+                  "--patience", "2", "--baseline-iterations", "10"],
+    "cs": ["--size", "32", "--images", "1", "--ratios", "0.5", "--iterations", "6", "--patience", "2",
+           "--baseline-iterations", "10"],
+}
+
+
+@pytest.mark.parametrize("name", list(TINY_COMMANDS))
+def test_cli_runs_each_experiment_end_to_end(tmp_path, capsys, monkeypatch, name):
+    monkeypatch.delenv("CSPRIOR_DATA", raising=False)  # bundled images: the same run with or without the data
+    out = tmp_path / "results"
+    assert main(["paper", name, "--out", str(out), *TINY_COMMANDS[name]]) == 0
     printed = capsys.readouterr().out
-    assert "| triangle | 10 |" in printed and str(tmp_path / "kernels.csv") in printed
+    assert str(out / f"{name}.csv") in printed and f"{name} finished in" in printed
+    command = f"Command: `csprior paper {name} --out {out}"
+    # every table names the command that made it: first line of the CSV, under the title of the Markdown
+    assert (out / f"{name}.csv").read_text(encoding="utf-8").startswith(f"# {command}")
+    markdown = (out / f"{name}.md").read_text(encoding="utf-8").splitlines()
+    assert markdown[0].startswith("# ") and markdown[2].startswith(command)
+    # a run smaller than the defaults says so in the header
+    assert ("Differs from the defaults: --" in markdown[2]) == bool(TINY_COMMANDS[name])
+    assert markdown[-1].startswith("Wall time:")
+    assert read_rows(out / f"{name}.csv") and list(out.glob(f"{name}*.png"))
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left behind
+
+
+def test_provenance_line_stamps_csv_and_markdown(tmp_path):
+    with provenance("Command: `x`"):
+        write_csv(tmp_path / "t.csv", ["a"], [{"a": 1}])
+        write_text(tmp_path / "t.md", "# Title\n\nBody\n")
+    write_csv(tmp_path / "u.csv", ["a"], [{"a": 1}])
+    assert (tmp_path / "t.csv").read_text() == "# Command: `x`\na\n1\n"
+    assert (tmp_path / "t.md").read_text() == "# Title\n\nCommand: `x`\n\nBody\n"
+    assert (tmp_path / "u.csv").read_text() == "a\n1\n"  # outside the block: no line
+    with pytest.raises(ValueError, match="single line"):
+        with provenance("two\nlines"):
+            pass
 
 
 @pytest.mark.parametrize("argv, message", [

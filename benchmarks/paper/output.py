@@ -4,6 +4,11 @@ Every file is written to a temporary file in the destination folder and moved in
 ``os.replace``, so an interrupted run never leaves a half-written table or figure behind.
 Figures are drawn on matplotlib ``Figure`` objects (Agg canvas, never pyplot), so plotting needs
 no display and leaves the caller's matplotlib state alone.
+
+Inside ``with provenance(line):`` (the CLI wraps every experiment in one) each CSV file starts with
+the comment line ``# line`` (read it with ``pandas.read_csv(..., comment="#")``) and each Markdown
+file carries ``line`` under its title, so every result names the command, machine and date that
+made it; called from Python without the block, files carry no such line.
 """
 from __future__ import annotations
 
@@ -12,12 +17,30 @@ import io
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+
+_PROVENANCE: ContextVar[str | None] = ContextVar("paper_provenance", default=None)
+
+
+@contextmanager
+def provenance(line: str) -> Iterator[None]:
+    """Stamp ``line`` (one line: command, machine, date) into every CSV and Markdown file written
+    inside the block (see the module docstring)."""
+    if "\n" in line:
+        raise ValueError("provenance line must be a single line")
+    token = _PROVENANCE.set(line)
+    try:
+        yield
+    finally:
+        _PROVENANCE.reset(token)
 
 
 @dataclass
@@ -47,6 +70,7 @@ def write_atomic(path: Path, data: bytes) -> Path:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp makes the file private; results are meant to be read by others
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -57,6 +81,8 @@ def write_atomic(path: Path, data: bytes) -> Path:
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> Path:
     """Write ``rows`` (dicts keyed by ``columns``) as a CSV file with a header line."""
     buffer = io.StringIO()
+    if _PROVENANCE.get() is not None:
+        buffer.write(f"# {_PROVENANCE.get()}\n")
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n", extrasaction="raise")
     writer.writeheader()
     for row in rows:
@@ -65,7 +91,11 @@ def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> Path:
 
 
 def write_text(path: Path, text: str) -> Path:
-    """Write a UTF-8 text (Markdown) file."""
+    """Write a UTF-8 text (Markdown) file; under ``provenance`` its line follows the title line."""
+    line = _PROVENANCE.get()
+    if line is not None:
+        title, _, rest = text.partition("\n") if text.startswith("# ") else ("", "", text)
+        text = f"{title}\n\n{line}\n\n{rest.lstrip(chr(10))}" if title else f"{line}\n\n{text}"
     return write_atomic(path, text.encode("utf-8"))
 
 

@@ -8,15 +8,21 @@
     csprior paper cs        --out DIR [--data DIR] [--size 64] [--images N] [--ratios 0.1,0.25,0.5]
                             [--acceleration 4] [--iterations 3000]
 
-Each writes DIR/NAME.csv, DIR/NAME.md and PNG figures and prints the summary table. Experiments on
-images read the shared data folder (--data or $CSPRIOR_DATA); without it scikit-image's bundled
-images stand in (said in the output). Every run is seeded (--seed).
+Each writes DIR/NAME.csv, DIR/NAME.md and PNG figures and prints the summary table. Every CSV and
+Markdown file names the command (all options spelt out), the machine, the date and the settings that
+differ from the defaults; NAME.md ends with the wall time. Experiments on images read the shared
+data folder (--data or $CSPRIOR_DATA); without it scikit-image's bundled images stand in (said in
+the output). Every run is seeded (--seed).
 """
 from __future__ import annotations
 
 import argparse
+import os
+import platform
+import shlex
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 NAMES = ("kernels", "fitting", "two-layer", "denoising", "cs")
@@ -89,6 +95,7 @@ def _run(args) -> int:
     import torch
 
     from csprior.benchmarks.paper import EXPERIMENTS
+    from csprior.benchmarks.paper.output import provenance, write_text
     from csprior.benchmarks.suite import resolve_data_dir
 
     if args.threads:
@@ -99,14 +106,47 @@ def _run(args) -> int:
         options["data_dir"] = resolve_data_dir(options.pop("data"))
     options = {key.replace("-", "_"): value for key, value in options.items()}
     started = time.perf_counter()
-    output = EXPERIMENTS[args.experiment](**options)
+    with provenance(_provenance_line(args)):
+        output = EXPERIMENTS[args.experiment](**options)
+    seconds = time.perf_counter() - started
+    markdown = Path(args.out) / f"{args.experiment}.md"
+    write_text(markdown, markdown.read_text(encoding="utf-8") + f"\nWall time: {seconds:.0f} s.\n")
     sys.stdout.write(output.table)
     for note in output.notes:
         print(f"note: {note}", file=sys.stderr)
     for path in output.files:
         print(path)
-    print(f"{args.experiment} finished in {time.perf_counter() - started:.1f} s")
+    print(f"{args.experiment} finished in {seconds:.1f} s")
     return 0
+
+
+def _provenance_line(args) -> str:
+    """The equivalent command with every option spelt out, the machine and the date (UTC)."""
+    import torch
+
+    from csprior.cli import build_parser
+
+    defaults = vars(build_parser().parse_args(["paper", args.experiment, "--out", str(args.out)]))
+    words, changed = ["csprior", "paper", args.experiment], []
+    for key, value in vars(args).items():
+        if key in ("command", "experiment", "handler", "debug") or value is None:
+            continue
+        flag = f"--{key.replace('_', '-')}"
+        words += [flag, shlex.quote(_shown(value))]
+        if key not in ("out", "data", "threads") and value != defaults.get(key):
+            changed.append(f"{flag} {_shown(value)} (default {_shown(defaults.get(key))})")
+    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    # settings reduced (or changed) from the defaults are named, so a smaller run is never mistaken for the full one
+    differs = f" Differs from the defaults: {'; '.join(changed)}." if changed else ""
+    return (f"Command: `{' '.join(words)}`; machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared), "
+            f"OMP_NUM_THREADS={threads}, torch {torch.__version__} with {torch.get_num_threads()} thread(s); "
+            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.{differs}")
+
+
+def _shown(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(_shown(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _positive_int(text: str) -> int:
