@@ -34,6 +34,7 @@ from csprior.generators import ConvDecoder, DeepDecoder, build_generator
 from csprior.generators.base import Generator
 from csprior.generators.batched import stack_generators
 
+from .profile_fit import iteration_function
 from .reference_models import copy_parameters, reference_conv_decoder, reference_deep_decoder
 from .report_file import write_text_atomic
 
@@ -51,17 +52,6 @@ def model_pairs(size: int) -> dict[str, tuple[Generator, nn.Module]]:
     return pairs
 
 
-def _step_function(model: nn.Module, net_input: torch.Tensor | None, target: torch.Tensor) -> Callable[[], None]:
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        output = model() if net_input is None else model(net_input)
-        F.mse_loss(output, target).backward()
-        optimizer.step()
-    return step
-
-
 def _timed(step: Callable[[], None], device: torch.device) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -76,7 +66,7 @@ def time_models(models: Sequence[tuple[nn.Module, torch.Tensor | None]], target:
                 device: torch.device, iterations: int, warmup: int) -> list[float]:
     """Median ms per iteration of each ``(model, net_input)`` (``None``: the model's own input),
     fitting ``target``; the models are timed alternately, one iteration each."""
-    steps = [_step_function(model.to(device), net_input, target.to(device)) for model, net_input in models]
+    steps = [iteration_function(model.to(device), net_input, target.to(device)) for model, net_input in models]
     return time_steps(steps, device, iterations, warmup)
 
 
@@ -98,7 +88,7 @@ def batched_throughput(name: str, size: int, batch: int, device: torch.device, i
     generators = [build_generator(name, (size, size), seed=seed).to(device) for seed in range(batch)]
     targets = torch.rand(batch, 1, size, size, generator=torch.Generator().manual_seed(0)).to(device)
     stacked = stack_generators(generators)
-    loop = [_step_function(g, None, target.unsqueeze(0)) for g, target in zip(generators, targets)]
+    loop = [iteration_function(g, None, target.unsqueeze(0)) for g, target in zip(generators, targets)]
     optimizer = torch.optim.Adam(stacked.parameters(), lr=0.01)
 
     def stacked_step() -> None:
