@@ -1,0 +1,86 @@
+"""λ by held-out measurements (no truth) and by an oracle sweep (labelled); bad input raises ValueError."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from csprior import metrics
+from csprior.baselines import lasso, least_squares, tv
+from csprior.holdout import split_measurements
+from csprior.operators import GaussianMatrix, add_gaussian_noise
+
+
+@pytest.fixture(scope="module")
+def noisy_problem():
+    gen = torch.Generator().manual_seed(21)
+    truth = torch.rand(1, 4, 4, generator=gen).repeat_interleave(4, dim=1).repeat_interleave(4, dim=2)
+    A = GaussianMatrix((1, 16, 16), 128, seed=22)
+    y = add_gaussian_noise(A(truth), 0.05, seed=23)
+    return truth, A, y
+
+
+def test_holdout_picks_lam_on_held_out_split_without_truth(noisy_problem):
+    truth, A, y = noisy_problem
+    result = tv(y, A, "holdout", iterations=300, seed=3, progress=False)
+    params = result.params
+    residuals, grid = np.array(params["holdout_residual"]), np.array(params["lam_grid"])
+    assert params["lam_rule"] == "holdout" and len(grid) > 1
+    best = int(residuals.argmin())
+    assert params["lam_fit"] == pytest.approx(grid[best])
+    assert params["lam"] == pytest.approx(params["lam_fit"] / params["fit_fraction"])
+    # the score is the held-out residual of a fit on the rest, with csprior.holdout's split
+    split = split_measurements(A, y, params["holdout_fraction"], seed=3)
+    refit = tv(split.y_fit, split.fit, float(grid[best]), iterations=300, progress=False)
+    assert float(split.held_residual(refit.image)) == pytest.approx(residuals[best], rel=1e-3)
+
+
+def test_holdout_lam_is_near_the_oracle_one(noisy_problem):
+    truth, A, y = noisy_problem
+    holdout = lasso(y, A, "holdout", basis="haar", iterations=300, progress=False)
+    oracle = lasso(y, A, "oracle", basis="haar", iterations=300, x_true=truth, progress=False)
+    assert oracle.params["lam_rule"] == "oracle" and holdout.params["lam_rule"] == "holdout"
+    # within a decade of the oracle's λ and at most 3 dB worse than the oracle's PSNR
+    assert abs(np.log10(holdout.params["lam"] / oracle.params["lam"])) <= 1
+    assert metrics.psnr(holdout.image, truth) >= metrics.psnr(oracle.image, truth) - 3
+
+
+def test_oracle_is_labelled_and_returns_its_best(noisy_problem):
+    truth, A, y = noisy_problem
+    result = tv(y, A, "oracle", x_true=truth, iterations=300, isotropic=False, progress=False)
+    scores = result.params["oracle_psnr"]
+    assert result.params["lam_rule"] == "oracle"
+    assert result.params["lam"] == pytest.approx(result.params["lam_grid"][int(np.argmax(scores))])
+    assert metrics.psnr(result.image, truth) == pytest.approx(max(scores), abs=1e-4)
+
+
+def test_oracle_needs_truth(noisy_problem):
+    _, A, y = noisy_problem
+    with pytest.raises(ValueError, match="x_true"):
+        lasso(y, A, "oracle", progress=False)
+
+
+@pytest.mark.parametrize("call, parameter", [
+    (lambda y, A: lasso(y, A, -0.1, progress=False), "lam"),
+    (lambda y, A: tv(y, A, -1.0, progress=False), "lam"),
+    (lambda y, A: lasso(y, A, "cross-validation", progress=False), "lam"),
+    (lambda y, A: lasso(y, A, 0.1, basis="curvelet", progress=False), "basis"),
+    (lambda y, A: lasso(y, A, 0.1, basis="bior2.2", progress=False), "basis"),
+    (lambda y, A: lasso(y, A, 0.1, basis="haar", level=5, progress=False), "level"),
+    (lambda y, A: lasso(y, A, 0.1, iterations=0, progress=False), "iterations"),
+    (lambda y, A: tv(y, A, 0.1, tol=-1.0, progress=False), "tol"),
+    (lambda y, A: tv(y, A, "holdout", holdout_fraction=0.7, progress=False), "holdout_fraction"),
+    (lambda y, A: tv(y, A, "holdout", grid=[1.0, -2.0], progress=False), "grid"),
+    (lambda y, A: least_squares(y, A, damp=-1.0, progress=False), "damp"),
+])
+def test_bad_input_raises_value_error_naming_parameter(noisy_problem, call, parameter):
+    _, A, y = noisy_problem  # 16×16: not a multiple of 2**5
+    with pytest.raises(ValueError, match=parameter):
+        call(y, A)
+
+
+def test_image_not_multiple_of_wavelet_level():
+    A = GaussianMatrix((1, 12, 9), 30, seed=1)
+    y = A(torch.rand(1, 12, 9))
+    with pytest.raises(ValueError, match="level"):
+        lasso(y, A, 0.1, basis="haar", progress=False)
