@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class Row:
         n: number of cells.
         stats: column name (metric, ``"iterations"``, ``"seconds"``) -> ``Stat``.
         best: metrics in which this method is the best of its setting.
+        problem: the setting and the image set (dataset and size, not the single image): rows with
+            the same problem are compared, even when a suite splits them over experiments.
     """
 
     experiment: str
@@ -55,10 +58,11 @@ class Row:
     n: int
     stats: dict[str, Stat]
     best: set[str] = field(default_factory=set)
+    problem: str = ""
 
 
 def summarize(records: list[dict]) -> tuple[list[Row], list[str]]:
-    """Group records into rows (settings in first-appearance order) and mark the best per setting.
+    """Group records into rows (problems in first-appearance order) and mark the best per problem.
 
     Returns the rows and the metric names present in the records.
     """
@@ -71,18 +75,24 @@ def summarize(records: list[dict]) -> tuple[list[Row], list[str]]:
         stats = {m: Stat.of(r["metrics"].get(m) for r in members) for m in present}
         stats["iterations"] = Stat.of(r.get("iterations") for r in members)
         stats["seconds"] = Stat.of(r.get("seconds") for r in members)
-        rows.append(Row(experiment, setting, method, float(members[0].get("ratio", math.nan)), len(members), stats))
-    # a pool finishes cells out of order: keep each setting's rows together, in first-appearance order
-    setting_order = {key: i for i, key in reversed(list(enumerate((r.experiment, r.setting) for r in rows)))}
-    rows.sort(key=lambda row: setting_order[(row.experiment, row.setting)])
+        rows.append(Row(experiment, setting, method, float(members[0].get("ratio", math.nan)), len(members), stats,
+                        problem=_problem_key(members[0])))
+    # a pool finishes cells out of order: keep each problem's rows together, in first-appearance order
+    order = {key: i for i, key in reversed(list(enumerate(row.problem for row in rows)))}
+    rows.sort(key=lambda row: order[row.problem])
     _mark_best(rows, present)
     return rows, present
 
 
+def _problem_key(record: dict) -> str:
+    image = {k: v for k, v in record.get("config", {}).get("image", {}).items() if k not in ("path", "name")}
+    return json.dumps([record["setting"], image], sort_keys=True)
+
+
 def _mark_best(rows: list[Row], metrics: list[str]) -> None:
-    settings: dict[tuple[str, str], list[Row]] = {}
+    settings: dict[str, list[Row]] = {}
     for row in rows:
-        settings.setdefault((row.experiment, row.setting), []).append(row)
+        settings.setdefault(row.problem, []).append(row)
     for members in settings.values():
         for metric in metrics:
             means = [row.stats[metric].mean for row in members if row.stats[metric].mean is not None]

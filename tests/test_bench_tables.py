@@ -75,3 +75,17 @@ def test_rows_of_a_setting_stay_together_when_cells_finish_out_of_order():
     rows, _ = summarize(interleaved)
     assert [(row.setting, row.method) for row in rows] == [
         ("gaussian 25%", "dd"), ("gaussian 25%", "tv"), ("gaussian 50%", "dd")]
+
+
+def test_a_problem_split_over_experiments_is_compared_as_one():
+    image = {"dataset": "folder", "size": 128}
+    split = [dict(_record("1", "dd", "denoise σ=25", 27.0, 0.7, 1.0, experiment="denoise"),
+                  config={"image": {**image, "path": "a.png"}}),
+             dict(_record("2", "tv", "denoise σ=50", 25.0, 0.7, 1.0, experiment="denoise"),
+                  config={"image": {**image, "path": "a.png"}}),
+             dict(_record("3", "dip", "denoise σ=25", 28.0, 0.8, 9.0, experiment="denoise-dip"),
+                  config={"image": {**image, "path": "a.png"}})]
+    rows, _ = summarize(split)
+    assert [(row.setting, row.method) for row in rows] == [
+        ("denoise σ=25", "dd"), ("denoise σ=25", "dip"), ("denoise σ=50", "tv")]
+    assert "psnr" in rows[1].best and "psnr" not in rows[0].best
