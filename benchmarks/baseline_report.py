@@ -23,7 +23,6 @@ import logging
 import os
 import platform
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +35,7 @@ from csprior.baselines import lasso, least_squares, tv
 from csprior.datasets import load_images
 from csprior.operators import GaussianMatrix
 
+from .report_file import write_text_atomic
 from .suite import resolve_data_dir
 
 RATIOS = (0.10, 0.25, 0.50)
@@ -126,17 +126,6 @@ def to_csv(rows: list[dict], header: list[str]) -> str:
     return buffer.getvalue()
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                     delete=False) as handle:
-        handle.write(text)
-        temporary = Path(handle.name)
-    os.chmod(temporary, 0o644)  # temporary files are created private (0600); results are for everyone
-    os.replace(temporary, path)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="data folder (default $CSPRIOR_DATA)")
@@ -177,12 +166,12 @@ def main(argv=None) -> None:
     if args.no_save:
         return
     header = [f"Command: {command}", f"Machine: {machine}", f"Date: {date}"]
-    write_atomic(args.out / f"{args.name}.md",
+    write_text_atomic(args.out / f"{args.name}.md",
                  f"# Classical baselines on Set11, {args.size}×{args.size}, Gaussian measurements\n\n"
                  + "\n\n".join(f"{line.split(': ', 1)[0]}: `{line.split(': ', 1)[1]}`" if line.startswith("Command")
                                else line for line in header)
                  + f"\n\n{__doc__.split(chr(10), 2)[2].strip()}\n\n{table}\n\n{footer}\n")
-    write_atomic(args.out / f"{args.name}.csv", to_csv(rows, header))
+    write_text_atomic(args.out / f"{args.name}.csv", to_csv(rows, header))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import math
 import torch
 
 from csprior.benchmarks import baseline_report
+from csprior.benchmarks.report_file import write_text_atomic
 
 
 def test_report_rows_tables_and_files(tmp_path):
@@ -21,7 +22,7 @@ def test_report_rows_tables_and_files(tmp_path):
     assert table.count("| oracle |") == 3 and table.count("\n") == len(rows) + 1
 
     path = tmp_path / "out" / "baselines.csv"
-    baseline_report.write_atomic(path, baseline_report.to_csv(rows, ["Command: x", "Date: y"]))
+    write_text_atomic(path, baseline_report.to_csv(rows, ["Command: x", "Date: y"]))
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[:2] == ["# Command: x", "# Date: y"]
     parsed = list(csv.DictReader(lines[2:]))

@@ -23,8 +23,8 @@ from csprior.operators import GaussianMatrix, PartialFourier, fastmri_mask
 
 from ..problems import Problem
 from .images import natural_images
-from .methods import SCORE_COLUMNS, Score, baseline, deep_decoder, fit_generator, mean_by_method, quality
-from .output import PaperOutput, markdown_table, new_figure, save_figure, write_csv, write_text
+from .methods import Score, baseline, deep_decoder, fit_generator, mean_by_method, quality, score_output
+from .output import PaperOutput, markdown_table, new_figure, save_figure
 
 log = logging.getLogger(__name__)
 
@@ -78,15 +78,11 @@ def run(out: Path, data_dir: Path | None = None, size: int = 64, images: int | N
                 if result is not None:
                     scores.append(Score(name, setting, label, spec.get("lam", "—"), None,
                                         *quality(result.image, x), result.seconds))
-    files = [write_csv(out / "cs.csv", SCORE_COLUMNS, (s.row() for s in scores))]
     table = _table(scores)
     setting = (f"{len(pictures)} image(s) from {source} at {size}²; Deep Decoder ≤ {iterations} iterations, "
                f"patience {patience}; seed {seed}")
-    files.append(write_text(out / "cs.md", _markdown(table, setting, sorted(set(notes)))))
-    files.append(_plot(scores, out / "cs.png"))
-    if data_dir is None:
-        notes.append(f"cs: {source}")
-    return PaperOutput("cs", table, files, time.perf_counter() - start, sorted(set(notes)))
+    return score_output("cs", out, scores, table, _markdown(table, setting, sorted(set(notes))), _plot, notes,
+                        start, source if data_dir is None else None)
 
 
 def _problems(x: torch.Tensor, ratios, acceleration, seed: int):

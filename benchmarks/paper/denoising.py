@@ -27,8 +27,8 @@ from csprior.operators import Identity, add_gaussian_noise
 
 from ..problems import Problem
 from .images import natural_images
-from .methods import SCORE_COLUMNS, Score, baseline, deep_decoder, fit_generator, mean_by_method, quality
-from .output import PaperOutput, markdown_table, new_figure, save_figure, write_csv, write_text
+from .methods import Score, baseline, deep_decoder, fit_generator, mean_by_method, quality, score_output
+from .output import PaperOutput, markdown_table, new_figure, save_figure
 
 METHODS = ("deep-decoder", "dip", "bm3d", "tv")
 AUTHORS_TABLE1 = {"noisy": 20.60, "deep decoder": 27.84, "DIP": 25.77, "BM3D": 25.52}
@@ -84,15 +84,11 @@ def run(out: Path, data_dir: Path | None = None, size: int = 256, images: int | 
                     continue
                 scores.append(Score(name, "σ=%g" % sigma, label, spec.get("lam", "—"), None,
                                     *quality(result.image, x), result.seconds))
-    files = [write_csv(out / "denoising.csv", SCORE_COLUMNS, (s.row() for s in scores))]
     table = _table(scores)
     setting = (f"{len(pictures)} image(s) from {source} at {size}², σ = {sigma:g}/255; DD budget {dd_iterations}, "
                f"DIP budget {dip_iterations}, patience {patience}; seed {seed}")
-    files.append(write_text(out / "denoising.md", _markdown(table, setting, sorted(set(notes)))))
-    files.append(_plot(scores, out / "denoising.png"))
-    if data_dir is None:
-        notes.append(f"denoising: {source}")
-    return PaperOutput("denoising", table, files, time.perf_counter() - start, sorted(set(notes)))
+    return score_output("denoising", out, scores, table, _markdown(table, setting, sorted(set(notes))), _plot, notes,
+                        start, source if data_dir is None else None)
 
 
 def _problem(x: torch.Tensor, std: float, seed: int) -> Problem:

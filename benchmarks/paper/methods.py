@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 import math
 import statistics
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -19,6 +22,7 @@ from csprior.generators import build_generator
 
 from ..methods import run_method, unavailable_methods
 from ..problems import Problem
+from .output import PaperOutput, write_csv, write_text
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +96,19 @@ def mean_by_method(scores: list[Score]) -> dict[tuple[str, str], tuple[float, fl
 def _mean(values: list[float]) -> float:
     finite = [v for v in values if math.isfinite(v)]
     return statistics.fmean(finite) if finite else float("nan")
+
+
+def score_output(name: str, out: Path, scores: list[Score], table: str, markdown: str,
+                 plot: Callable[[list[Score], Path], Path], notes: list[str], start: float,
+                 source_note: str | None) -> PaperOutput:
+    """Write ``NAME.csv`` (per-image scores), ``NAME.md`` and ``NAME.png`` and collect the outcome.
+
+    ``source_note`` (where the images came from when no data folder was given) joins the notes
+    reported to the caller after ``markdown`` was written; ``start`` is the run's ``perf_counter``.
+    """
+    files = [write_csv(out / f"{name}.csv", SCORE_COLUMNS, (s.row() for s in scores)),
+             write_text(out / f"{name}.md", markdown),
+             plot(scores, out / f"{name}.png")]
+    if source_note is not None:
+        notes.append(f"{name}: {source_note}")
+    return PaperOutput(name, table, files, time.perf_counter() - start, sorted(set(notes)))

@@ -15,8 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,6 +23,8 @@ from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from ..report_file import write_bytes_atomic, write_text_atomic
 
 
 _PROVENANCE: ContextVar[str | None] = ContextVar("paper_provenance", default=None)
@@ -62,22 +62,6 @@ class PaperOutput:
     notes: list[str] = field(default_factory=list)
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes the file private; results are meant to be read by others
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> Path:
     """Write ``rows`` (dicts keyed by ``columns``) as a CSV file with a header line."""
     buffer = io.StringIO()
@@ -87,7 +71,7 @@ def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> Path:
     writer.writeheader()
     for row in rows:
         writer.writerow({key: _cell(value) for key, value in row.items()})
-    return write_atomic(path, buffer.getvalue().encode("utf-8"))
+    return write_text_atomic(path, buffer.getvalue())
 
 
 def write_text(path: Path, text: str) -> Path:
@@ -96,7 +80,7 @@ def write_text(path: Path, text: str) -> Path:
     if line is not None:
         title, _, rest = text.partition("\n") if text.startswith("# ") else ("", "", text)
         text = f"{title}\n\n{line}\n\n{rest.lstrip(chr(10))}" if title else f"{line}\n\n{text}"
-    return write_atomic(path, text.encode("utf-8"))
+    return write_text_atomic(path, text)
 
 
 def markdown_table(columns: Sequence[str], rows: Iterable[Sequence]) -> str:
@@ -118,7 +102,7 @@ def save_figure(figure: Figure, path: Path, dpi: int = 110) -> Path:
     """Render ``figure`` as PNG to ``path`` (atomically)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
-    return write_atomic(path, buffer.getvalue())
+    return write_bytes_atomic(path, buffer.getvalue())
 
 
 def log_spaced_iterations(total: int, points: int = 120, keep: Sequence[int] = ()) -> list[int]:

@@ -23,13 +23,9 @@ from .convergence import Solution
 from .fista import fista
 from .inputs import check_iterations, check_lam, check_tol, finish, prepare
 from .sparsifying import sparsifying_transform
-from .tuning import check_grid, check_holdout_fraction, solve_with_lam
+from .tuning import NORM_MARGIN, RELATIVE_GRID, check_grid, check_holdout_fraction, solve_with_lam
 
 log = logging.getLogger(__name__)
-
-# default λ grid relative to ‖Ψ Aᴴ y‖_∞ (the smallest λ with c = 0): 3 points a decade
-RELATIVE_GRID = tuple(10.0 ** (-k / 3) for k in range(15, 0, -1))
-NORM_MARGIN = 1.01
 
 
 def lasso(y: torch.Tensor, A: LinearOperator, lam="holdout", *, basis: str = "dct", level: int | None = None,

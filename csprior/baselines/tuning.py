@@ -49,6 +49,11 @@ Solver = Callable[[torch.Tensor, LinearOperator, torch.Tensor], Solution]
 Scale = Callable[[torch.Tensor, LinearOperator], torch.Tensor]
 
 # problems solved together are capped so that one (N, *out_shape) tensor holds at most this many entries
+# default λ grid, relative to the smallest λ whose solution is zero (‖Aᴴ y‖_∞, or ‖Ψ Aᴴ y‖_∞ for the
+# Lasso): 3 points a decade over 5 decades
+RELATIVE_GRID = tuple(10.0 ** (-k / 3) for k in range(15, 0, -1))
+# the power-iteration norm estimate approaches ‖A‖ from below: step sizes use 1 % more
+NORM_MARGIN = 1.01
 MAX_BATCH_ENTRIES = 2 ** 22
 
 

@@ -32,13 +32,10 @@ from .batched import per_problem, relative_change, sum_squares
 from .convergence import Convergence, Solution
 from .finite_differences import NORM_BOUND, FiniteDifferences
 from .inputs import check_iterations, check_lam, check_tol, finish, prepare
-from .tuning import check_grid, check_holdout_fraction, solve_with_lam
+from .tuning import NORM_MARGIN, RELATIVE_GRID, check_grid, check_holdout_fraction, solve_with_lam
 
 log = logging.getLogger(__name__)
 
-# default λ grid relative to ‖Aᴴ y‖_∞: 3 points a decade
-RELATIVE_GRID = tuple(10.0 ** (-k / 3) for k in range(15, 0, -1))
-NORM_MARGIN = 1.01
 BALANCE = 1.0
 
 
