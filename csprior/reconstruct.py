@@ -30,7 +30,6 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -44,6 +43,7 @@ from csprior.hybrid import choose_tv_weight, smoothed_tv
 from csprior.operators import LinearOperator, check_tensor
 from csprior.result import Result
 from csprior.stopping import StoppingRule, make_stopping_rule
+from csprior.warm_start import check_warm_start, load_warm_start, members_of
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
                 patience: int | None = 500, x_true: torch.Tensor | None = None, callback=None,
                 device=None, seed: int = 0, progress: bool = True, scale="auto",
                 data_consistency: bool = False, metrics_every: int = 10, ensemble: int = 1,
-                tv_weight=0.0) -> Result:
+                tv_weight=0.0, warm_start=None) -> Result:
     """Reconstruct ``x`` from ``y = A x (+ noise)`` with an untrained generator prior.
 
     Args:
@@ -151,13 +151,18 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         tv_weight: λ ≥ 0 of the hybrid objective ``mean‖A G(θ) − y‖² + λ·mean TV(G(θ))``
             (``csprior.hybrid``), or ``"holdout"``: λ chosen from ``csprior.hybrid.TV_WEIGHT_GRID``
             on the held-out measurements (one fit per candidate).
+        warm_start: a fitted generator (``Result.generator`` of an earlier call, or a generator
+            module of the same architecture) whose weights and input start every fit instead of a
+            random initialisation; a K-member ensemble is started member by member from a K-member
+            ``Result.generator``, or every member from a single one.
 
     Returns:
         ``Result`` with ``image`` ``(*batch, *A.in_shape)`` (float32 or complex64), the history
         (``loss`` (mean over the ensemble's fit losses), ``holdout_loss``, ``psnr``, ``ssim``,
-        ``ssim_iteration``), the returned iteration and the reason, wall time (a problem fitted
-        together with others gets an equal share of the joint fit's time) and parameter count (of
-        all K members); batched inputs also carry ``problems``.
+        ``ssim_iteration``), the returned iteration and the reason, the fitted ``generator`` (as it
+        was when its fit ended), wall time (a problem fitted together with others gets an equal
+        share of the joint fit's time) and parameter count (of all K members); batched inputs also
+        carry ``problems``.
     """
     if not isinstance(A, LinearOperator):
         raise TypeError(f"A must be a csprior.operators.LinearOperator, got {type(A).__name__}")
@@ -170,12 +175,14 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
             y, A, prior, batch, iterations=iterations, lr=lr, optimizer=optimizer, input_noise=input_noise,
             ema=ema, early_stopping=early_stopping, holdout_fraction=holdout_fraction, patience=patience,
             x_true=x_true, callback=callback, device=device, seed=seed, progress=progress, scale=scale,
-            data_consistency=data_consistency, metrics_every=metrics_every, ensemble=ensemble)
+            data_consistency=data_consistency, metrics_every=metrics_every, ensemble=ensemble,
+            warm_start=warm_start)
     settings = _resolve_settings(prior, iterations=iterations, lr=lr, optimizer=optimizer,
                                  input_noise=input_noise, ema=ema, early_stopping=early_stopping,
                                  holdout_fraction=holdout_fraction, patience=patience, scale=scale,
                                  data_consistency=data_consistency, metrics_every=metrics_every,
                                  progress=progress, ensemble=ensemble, tv_weight=tv_weight, A=A)
+    warm_start = check_warm_start(warm_start)
     device = torch.device(device) if device is not None else default_device()
     A.to(device)
     problems = y.reshape(-1, *A.out_shape).to(device)
@@ -189,7 +196,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     results = []
     for group in groups:
         results += _fit_group(problems[group], A, prior, settings, None if truths is None else truths[group],
-                              [seed + index for index in group], [rules[index] for index in group], callback)
+                              [seed + index for index in group], [rules[index] for index in group], callback,
+                              warm_start)
     result = Result.stack(results)
     result.image = result.image.reshape(*batch, *A.in_shape)
     return result
@@ -262,33 +270,12 @@ def _make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr)
 
 
-class _Looped(nn.Module):
-    """Generators evaluated one after another, presented like a stacked module: ``(B, C, H, W)``."""
-
-    def __init__(self, generators: Sequence[nn.Module]):
-        super().__init__()
-        self.members = nn.ModuleList(generators)
-
-    @property
-    def net_input(self) -> torch.Tensor:
-        return torch.cat([g.net_input for g in self.members])
-
-    @property
-    def n_parameters(self) -> int:
-        return sum(p.numel() for p in self.members[0].parameters() if p.requires_grad)
-
-    def forward(self, input: torch.Tensor | None = None) -> torch.Tensor:
-        if len(self.members) == 1:
-            return self.members[0]() if input is None else self.members[0](input)
-        return torch.cat([g() if input is None else g(input[i:i + 1]) for i, g in enumerate(self.members)])
-
-
 def _stack(generators: list[nn.Module]) -> nn.Module:
-    from csprior.generators.batched import can_stack, stack_generators  # lazy like build_prior
+    from csprior.generators.batched import LoopedGenerators, can_stack, stack_generators  # lazy like build_prior
 
-    if len(generators) > 1 and all(can_stack(g) for g in generators):
+    if all(can_stack(g) for g in generators):
         return stack_generators(generators)
-    return _Looped(generators)
+    return LoopedGenerators(generators)
 
 
 def _member_seed(seed: int, member: int) -> int:
@@ -314,18 +301,22 @@ class _Problem:
         self.iterations_run = 0
         self.final_lr = settings.lr
         self.recoveries = 0
+        self.generator = None
 
 
 class _Group:
     """P problems × K ensemble members fitted in lockstep; fit ``b`` belongs to problem ``b // K``."""
 
-    def __init__(self, ys, A, prior, settings: FitSettings, truths, seeds: list[int], rules: list[StoppingRule]):
+    def __init__(self, ys, A, prior, settings: FitSettings, truths, seeds: list[int], rules: list[StoppingRule],
+                 warm_start: nn.Module | None):
         self.A, self.settings, self.k = A, settings, settings.ensemble
         device = ys.device
         self.problems = [_Problem(y, A, settings, seed, None if truths is None else truths[i], rule)
                          for i, (y, seed, rule) in enumerate(zip(ys, seeds, rules))]
         member_seeds = [_member_seed(seed, k) for seed in seeds for k in range(self.k)]
         self.generator = _stack([build_prior(prior, A, s) for s in member_seeds]).to(device)
+        if warm_start is not None:
+            load_warm_start(self.generator, warm_start, self.k)
         self.generator.train()
         self.noise = [torch.Generator(device=device).manual_seed(s) for s in member_seeds]
         self.running = list(range(len(self.problems)))
@@ -366,6 +357,12 @@ class _Group:
             net_input = base + self.settings.input_noise * noise
         return self.images(self.generator(net_input))
 
+    def keep_generators(self, problems: list[_Problem]) -> None:
+        """Store each running problem's fitted members (``Result.generator``) before they leave the stack."""
+        for i, p in enumerate(self.running):
+            if self.problems[p] in problems:
+                self.problems[p].generator = members_of(self.generator, range(i * self.k, (i + 1) * self.k))
+
     def drop_stopped(self) -> None:
         """Remove the fits of problems that stopped from the stack (and from the optimizer)."""
         keep_problems = [p for p in self.running if self.problems[p].reason is None]
@@ -393,9 +390,9 @@ class _Group:
 
 
 def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], rules: list[StoppingRule],
-               callback) -> list[Result]:
+               callback, warm_start) -> list[Result]:
     start = time.perf_counter()
-    group = _Group(ys, A, prior, settings, truths, seeds, rules)
+    group = _Group(ys, A, prior, settings, truths, seeds, rules, warm_start)
     recoveries = 0
     bar = tqdm(range(settings.iterations), disable=not settings.progress or not sys.stderr.isatty(),
                desc="fit", leave=False)
@@ -423,12 +420,14 @@ def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], ru
             stopped = _watch(group, iteration, x.detach(), power.detach(), losses.detach(), callback)
         for problem in stopped:
             problem.final_lr, problem.recoveries = group.lr, recoveries
+        group.keep_generators(stopped)
         if len(group.running) == len(stopped):
             break
         if stopped:
             group.drop_stopped()
         if iteration % 20 == 0:
             bar.set_postfix(loss=f"{group.problems[group.running[0]].history['loss'][-1]:.3e}")
+    group.keep_generators([group.problems[p] for p in group.running if group.problems[p].generator is None])
     for problem in group.problems:
         if problem.reason is None:
             problem.reason = "max_iterations"
@@ -512,7 +511,7 @@ def _result(problem: _Problem, A, prior, settings: FitSettings, seconds: float, 
               "ensemble": settings.ensemble, "tv_weight": settings.tv_weight}
     return Result(image=image, history=problem.history, stop_iteration=rule.best_iteration, stop_reason=reason,
                   seconds=seconds, method=prior if isinstance(prior, str) else type(prior).__name__,
-                  params=params, n_parameters=n_parameters)
+                  params=params, n_parameters=n_parameters, generator=problem.generator)
 
 
 def _data_range(truth: torch.Tensor) -> float:

@@ -33,6 +33,8 @@ class Result:
             chosen (``"selection": "holdout" | "oracle" | "given"``).
         n_parameters: trainable parameter count of a generator, ``None`` for baselines.
         problems: per-problem results when the input held a batch of problems, else empty.
+        generator: the fitted generator (``torch.nn.Module``) as it was when a generator fit ended,
+            to warm-start another fit (``csprior.warm_start``); ``None`` for baselines.
     """
 
     image: torch.Tensor
@@ -44,6 +46,7 @@ class Result:
     params: dict[str, Any] = field(default_factory=dict)
     n_parameters: int | None = None
     problems: list["Result"] = field(default_factory=list)
+    generator: Any = None
 
     def __len__(self) -> int:
         return max(1, len(self.problems))
@@ -64,4 +67,5 @@ class Result:
         return cls(image=torch.stack([p.image for p in problems]), history=first.history,
                    stop_iteration=first.stop_iteration, stop_reason=first.stop_reason,
                    seconds=sum(p.seconds for p in problems), method=first.method,
-                   params=first.params, n_parameters=first.n_parameters, problems=list(problems))
+                   params=first.params, n_parameters=first.n_parameters, problems=list(problems),
+                   generator=first.generator)

@@ -208,3 +208,13 @@ def test_options_validation():
         MRIOptions(center_fraction=1.0)
     with pytest.raises(ValueError, match="slices"):
         MRIOptions(slices="x:y")
+
+
+def test_warm_start_begins_each_slice_from_the_previous_slices_generator(tmp_path):
+    path = _phantom_file(tmp_path / "w.h5", coils=4)
+    with read_fastmri(path) as f:
+        cold, = reconstruct_file(f, MRIOptions(methods=("conv-decoder",), iterations=40))
+        warm, = reconstruct_file(f, MRIOptions(methods=("conv-decoder",), iterations=40, warm_start=True))
+    assert torch.equal(warm.volume[0], cold.volume[0])  # the first slice has nothing to start from
+    first_loss = [result.history["loss"][0] for result in (cold.results[1], warm.results[1])]
+    assert first_loss[1] < 0.5 * first_loss[0]  # slice 1 starts from a generator that fits an MR image

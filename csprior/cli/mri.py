@@ -2,7 +2,7 @@
 
     csprior mri PATH... --out DIR [--method M[,M...]]... [--acceleration 4] [--center-fraction F]
                 [--mask random|equispaced|equispaced_fraction] [--slices all|mid|i|i:j]
-                [--iterations N] [--seed S] [--coil-maps espirit|lowres] [--data-consistency]
+                [--iterations N] [--seed S] [--coil-maps espirit|lowres] [--data-consistency] [--warm-start]
 
 PATH is a fastMRI HDF5 file or a folder of them (*.h5). Files without a stored mask are fully
 sampled: they are undersampled with fastMRI's mask seeded by the file name, as fastMRI's
@@ -48,6 +48,8 @@ def register(subparsers) -> None:
                         help="coil sensitivity estimator for multi-coil files (default espirit)")
     parser.add_argument("--data-consistency", action="store_true",
                         help="put the measured k-space back into the generator methods' images")
+    parser.add_argument("--warm-start", action="store_true",
+                        help="start each slice's generator from the one fitted to the previous slice")
     parser.add_argument("--device", default=None, help="torch device of the generator methods (default: cuda if present)")
     parser.set_defaults(handler=_mri)
 
@@ -59,7 +61,8 @@ def _mri(args) -> int:
         options = MRIOptions(methods=_methods(args.method), acceleration=args.acceleration,
                              center_fraction=args.center_fraction, mask=args.mask, slices=args.slices,
                              iterations=args.iterations, seed=args.seed, coil_maps=args.coil_maps,
-                             data_consistency=args.data_consistency, device=args.device, progress=True)
+                             data_consistency=args.data_consistency, device=args.device, progress=True,
+                             warm_start=args.warm_start)
     except ValueError as exc:
         raise UserError(_one_line(f"invalid option: {exc}")) from exc
     try:

@@ -194,3 +194,37 @@ def stack_generators(generators: Sequence[Generator]) -> BatchedGenerator:
 def can_stack(generator: nn.Module) -> bool:
     """Whether ``stack_generators`` accepts instances of this generator's type."""
     return type(generator) in (DeepDecoder, ConvDecoder)
+
+
+class LoopedGenerators(nn.Module):
+    """Generators that cannot be stacked (the Deep Image Prior, a user's module) evaluated one after
+    another, presented like a ``BatchedGenerator``: ``forward()`` returns ``(B, C, H, W)``.
+
+    Args:
+        generators: the instances (kept, not copied), each returning ``(1, C, H, W)``.
+    """
+
+    def __init__(self, generators: Sequence[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(generators)
+
+    @property
+    def batch(self) -> int:
+        """Number of instances."""
+        return len(self.members)
+
+    @property
+    def net_input(self) -> torch.Tensor:
+        """The members' fixed inputs concatenated ``(B, C_in, h, w)``."""
+        return torch.cat([g.net_input for g in self.members])
+
+    @property
+    def n_parameters(self) -> int:
+        """Trainable scalars of ONE instance."""
+        return sum(p.numel() for p in self.members[0].parameters() if p.requires_grad)
+
+    def forward(self, input: torch.Tensor | None = None) -> torch.Tensor:
+        """Outputs ``(B, C, H, W)`` for the members' inputs or for ``input`` ``(B, C_in, h, w)``."""
+        if len(self.members) == 1:
+            return self.members[0]() if input is None else self.members[0](input)
+        return torch.cat([g() if input is None else g(input[i:i + 1]) for i, g in enumerate(self.members)])
