@@ -5,7 +5,9 @@ through unchanged, so a suite can set whatever the method takes:
 
 - ``"deep-decoder"``, ``"conv-decoder"``, ``"dip"``: ``csprior.reconstruct`` with that prior
   (``iterations``, ``lr``, ``early_stopping``, ``patience``, ``holdout_fraction``, ...);
-  ``early_stopping = "oracle"`` hands the true image to the engine (labelled, for analysis only).
+  ``early_stopping = "oracle"`` hands the true image to the engine (labelled, for analysis only);
+  ``warm_start = { image = ..., iterations = ... }`` starts the fit from a generator fitted to
+  another image (``csprior.benchmarks.warm_source``).
 - ``"least-squares"``, ``"zero-filled"``, ``"lasso"`` (``lam``, ``basis``), ``"tv"`` (``lam``):
   ``csprior.baselines``; ``lam = "oracle"`` hands the true image to the λ search.
 - ``"bm3d"``: denoising only (identity operator); σ is the problem's noise level. Needs the
@@ -17,10 +19,12 @@ same seed gives the same numbers.
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 from csprior.result import Result
 
 from .problems import Problem
+from .warm_source import source_generator
 
 GENERATOR_PRIORS = ("deep-decoder", "conv-decoder", "dip")
 BASELINES = ("least-squares", "zero-filled", "lasso", "tv", "bm3d")
@@ -39,13 +43,14 @@ def unavailable_methods(names) -> dict[str, str]:
     return missing
 
 
-def run_method(spec: dict, problem: Problem, seed: int) -> Result:
+def run_method(spec: dict, problem: Problem, seed: int, data_dir: Path | None = None) -> Result:
     """Reconstruct ``problem`` with the method described by ``spec``.
 
     Args:
         spec: ``{"method": name, "label": ..., **keyword arguments}`` from the suite.
         problem: the inverse problem (see ``csprior.benchmarks.problems``).
         seed: seeds the method (generator initialisation, held-out split).
+        data_dir: data folder that a ``warm_start`` image path is read from.
 
     Returns:
         the method's ``Result``; ``image`` has shape ``problem.A.in_shape``.
@@ -53,16 +58,19 @@ def run_method(spec: dict, problem: Problem, seed: int) -> Result:
     name = spec["method"]
     kwargs = {k: v for k, v in spec.items() if k not in ("method", "label")}
     if name in GENERATOR_PRIORS:
-        return _run_generator(name, kwargs, problem, seed)
+        return _run_generator(name, kwargs, problem, seed, data_dir)
     if name not in BASELINES:
         raise ValueError(f"method must be one of {list(METHODS)}, got {name!r}")
     return _run_baseline(name, kwargs, problem, seed)
 
 
-def _run_generator(prior: str, kwargs: dict, problem: Problem, seed: int) -> Result:
+def _run_generator(prior: str, kwargs: dict, problem: Problem, seed: int, data_dir: Path | None) -> Result:
     from csprior.reconstruct import reconstruct
 
     kwargs.setdefault("device", "cpu")
+    if "warm_start" in kwargs:
+        kwargs["warm_start"] = source_generator(prior, kwargs["warm_start"], problem.A, seed, data_dir,
+                                                kwargs.get("ensemble", 1))
     if kwargs.get("early_stopping") == "oracle":
         kwargs["x_true"] = problem.x_true
     return reconstruct(problem.y, problem.A, prior, seed=seed, progress=False, **kwargs)

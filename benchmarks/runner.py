@@ -212,9 +212,10 @@ def run_cell(cell: Cell, data_dir: str | None) -> dict:
     Images are 2-D float32 magnitudes ``(H, W)``.
     """
     try:
-        problem = build_problem(cell.config, None if data_dir is None else Path(data_dir))
+        data = None if data_dir is None else Path(data_dir)
+        problem = build_problem(cell.config, data)
         start = time.perf_counter()
-        result = run_method(cell.config["method"], problem, seed=int(cell.config["seed"]))
+        result = run_method(cell.config["method"], problem, seed=int(cell.config["seed"]), data_dir=data)
         wall_seconds = time.perf_counter() - start
         image = result.image.detach().cpu()
         reference = problem.reference.detach().cpu()
