@@ -3,6 +3,8 @@
 A suite's method table gives the method (``method = "lasso"``) and its keyword arguments, passed
 through unchanged, so a suite can set whatever the method takes:
 
+- ``"auto"``: ``csprior.reconstruct`` with no prior, i.e. csprior's strongest recipe for the
+  operator (``csprior.defaults``); it takes the same keywords as the named priors.
 - ``"deep-decoder"``, ``"conv-decoder"``, ``"dip"``: ``csprior.reconstruct`` with that prior
   (``iterations``, ``lr``, ``early_stopping``, ``patience``, ``holdout_fraction``, ...);
   ``early_stopping = "oracle"`` hands the true image to the engine (labelled, for analysis only);
@@ -26,7 +28,7 @@ from csprior.result import Result
 from .problems import Problem
 from .warm_source import source_generator
 
-GENERATOR_PRIORS = ("deep-decoder", "conv-decoder", "dip")
+GENERATOR_PRIORS = ("auto", "deep-decoder", "conv-decoder", "dip")
 BASELINES = ("least-squares", "zero-filled", "lasso", "tv", "bm3d")
 METHODS = GENERATOR_PRIORS + BASELINES
 OPTIONAL_PACKAGES = {"bm3d": "bm3d"}
@@ -65,15 +67,18 @@ def run_method(spec: dict, problem: Problem, seed: int, data_dir: Path | None = 
 
 
 def _run_generator(prior: str, kwargs: dict, problem: Problem, seed: int, data_dir: Path | None) -> Result:
+    from csprior.defaults import default_recipe
     from csprior.reconstruct import reconstruct
 
     kwargs.setdefault("device", "cpu")
     if "warm_start" in kwargs:
-        kwargs["warm_start"] = source_generator(prior, kwargs["warm_start"], problem.A, seed, data_dir,
+        source_prior = default_recipe(problem.A)["prior"] if prior == "auto" else prior
+        kwargs["warm_start"] = source_generator(source_prior, kwargs["warm_start"], problem.A, seed, data_dir,
                                                 kwargs.get("ensemble", 1))
     if kwargs.get("early_stopping") == "oracle":
         kwargs["x_true"] = problem.x_true
-    return reconstruct(problem.y, problem.A, prior, seed=seed, progress=False, **kwargs)
+    return reconstruct(problem.y, problem.A, None if prior == "auto" else prior, seed=seed, progress=False,
+                       **kwargs)
 
 
 def _run_baseline(name: str, kwargs: dict, problem: Problem, seed: int) -> Result:

@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from csprior import metrics
 from csprior.channels import channels_for, channels_to_input
+from csprior.defaults import default_recipe
 from csprior.holdout import split_measurements
 from csprior.hybrid import choose_tv_weight, smoothed_tv
 from csprior.operators import LinearOperator, check_tensor
@@ -86,12 +87,6 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def default_prior(A: LinearOperator) -> str:
-    """The prior ``reconstruct`` uses when none is given: ConvDecoder for complex (MRI) data,
-    the Deep Decoder for real images."""
-    return "conv-decoder" if A.is_complex else "deep-decoder"
-
-
 def build_prior(prior, A: LinearOperator, seed: int) -> nn.Module:
     """A generator whose output fits ``A.in_shape``: a name is built with the papers' defaults,
     a module is deep-copied so every problem gets its own parameters."""
@@ -111,15 +106,18 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
                 patience: int | None = 500, x_true: torch.Tensor | None = None, callback=None,
                 device=None, seed: int = 0, progress: bool = True, scale="auto",
                 data_consistency: bool = False, metrics_every: int = 10, ensemble: int = 1,
-                tv_weight=0.0, warm_start=None) -> Result:
+                tv_weight=None, warm_start=None) -> Result:
     """Reconstruct ``x`` from ``y = A x (+ noise)`` with an untrained generator prior.
 
     Args:
         y: measurements ``(*batch, *A.out_shape)`` of ``A``'s output dtype; a leading batch holds
             independent problems (fitted together, see the module docstring).
         A: the measurement operator; the result lives in its input domain ``A.in_shape``.
-        prior: ``"deep-decoder"``, ``"conv-decoder"``, ``"dip"`` or a generator module whose
-            ``forward(input=None)`` returns ``(1, C, H, W)``; default ``default_prior(A)``.
+        prior: ``"deep-decoder"``, ``"conv-decoder"``, ``"dip"`` (the papers' settings) or a
+            generator module whose ``forward(input=None)`` returns ``(1, C, H, W)``; None runs
+            csprior's strongest recipe for ``A`` (``csprior.defaults``: the Deep Decoder for real
+            images, the ConvDecoder for complex ones, with the TV hybrid; ``ema`` and
+            ``tv_weight`` left at None take the recipe's values).
         iterations: maximum iterations (prior's default, 3000).
         lr: learning rate (prior's default).
         optimizer: ``"adam"`` or ``"sgd"`` (SGD with momentum 0.9, as in the paper's figures).
@@ -148,7 +146,7 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         metrics_every: SSIM interval when ``x_true`` is given.
         ensemble: number K of fits from different random initialisations per problem; their
             average output is watched by the stopping rule and returned. K > 1 needs a named prior.
-        tv_weight: λ ≥ 0 of the hybrid objective ``mean‖A G(θ) − y‖² + λ·mean TV(G(θ))``
+        tv_weight: None (0, or the recipe's when ``prior`` is None), λ ≥ 0 of the hybrid objective ``mean‖A G(θ) − y‖² + λ·mean TV(G(θ))``
             (``csprior.hybrid``), or ``"holdout"``: λ chosen from ``csprior.hybrid.TV_WEIGHT_GRID``
             on the held-out measurements (one fit per candidate).
         warm_start: a fitted generator (``Result.generator`` of an earlier call, or a generator
@@ -169,7 +167,12 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     check_tensor(y, A.out_shape, A.out_dtype if A.out_dtype is not None else A.in_dtype, "y")
     batch = tuple(y.shape[:y.ndim - len(A.out_shape)])
     truths = _check_truth(x_true, A, batch)
-    prior = default_prior(A) if prior is None else prior
+    if prior is None:
+        recipe = default_recipe(A)
+        prior = recipe["prior"]
+        ema = recipe["ema"] if ema is None else ema
+        tv_weight = recipe["tv_weight"] if tv_weight is None else tv_weight
+    tv_weight = 0.0 if tv_weight is None else tv_weight
     if tv_weight == "holdout":
         return _reconstruct_choosing_tv_weight(
             y, A, prior, batch, iterations=iterations, lr=lr, optimizer=optimizer, input_noise=input_noise,

@@ -59,7 +59,7 @@ from .fastmri_write import write_reconstructions
 
 log = logging.getLogger(__name__)
 
-GENERATOR_METHODS = ("conv-decoder", "deep-decoder")
+GENERATOR_METHODS = ("auto", "conv-decoder", "deep-decoder")  # auto: csprior.defaults' recipe
 METHODS = (*GENERATOR_METHODS, "l1-wavelet", "tv", "zero-filled")
 MASK_KINDS = FASTMRI_KINDS
 CSV_COLUMNS = ("file", "method", "mask", "acceleration", "center_fraction", "slices", "nmse", "psnr", "ssim",
@@ -314,7 +314,7 @@ def run_method(method: str, y: torch.Tensor, A: LinearOperator, options: MRIOpti
     if method in GENERATOR_METHODS:
         from csprior.reconstruct import reconstruct
 
-        return reconstruct(y, A, prior=method, iterations=options.iterations, early_stopping="holdout",
+        return reconstruct(y, A, prior=None if method == "auto" else method, iterations=options.iterations, early_stopping="holdout",
                            seed=options.seed, device=options.device, progress=options.progress,
                            data_consistency=options.data_consistency, callback=callback, warm_start=warm_start)
     from csprior import baselines

@@ -30,7 +30,9 @@ def register(subparsers) -> None:
     parser.add_argument("--missing", type=float, default=0.5, help="inpainting: fraction of pixels lost (default 0.5)")
     parser.add_argument("--sigma", type=float, default=25.0, help="denoise: noise std on the 0-255 scale (default 25)")
     parser.add_argument("--noise", type=float, default=0.0, help="std of noise added to the measurements (default 0)")
-    parser.add_argument("--method", choices=METHODS, default="deep-decoder")
+    parser.add_argument("--method", choices=METHODS, default="auto",
+                        help="auto (default): csprior's strongest untrained prior for the operator "
+                             "(several fits); or one named prior or baseline")
     parser.add_argument("--iterations", type=int, default=None,
                         help="iteration budget (default: the method's own)")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,0 +1,27 @@
+"""What ``reconstruct(y, A)`` runs when no prior is named: csprior's strongest untrained prior.
+
+Chosen from measurements on this project's benchmarks (``benchmarks/results/``, README "Measured
+results"), not from the papers: a named prior (``"deep-decoder"``, ...) keeps the papers' settings.
+
+- Real images (denoising, inpainting, compressive sensing): the Deep Decoder with exponential
+  averaging of its outputs (0.99) and the TV hybrid with λ chosen on held-out measurements.
+  Averaging: denoising 128², σ = 25/255, three Set11 images: +0.57 to +1.03 dB over the plain
+  Deep Decoder (``benchmarks/results/engine_targets.md``). Hybrid: Gaussian CS 64², two images:
+  +1.57 dB at 10 %, +2.10 at 25 %, +0.22 at 50 % (``ablation-small``).
+- Complex (MRI) images: the ConvDecoder with the TV hybrid, λ on held-out k-space columns.
+
+The hybrid fits one generator per candidate λ (``csprior.hybrid.TV_WEIGHT_GRID``, five), so the
+default costs about five plain fits; pass a prior by name for a single fit.
+"""
+from __future__ import annotations
+
+from csprior.operators import LinearOperator
+
+REAL_IMAGE_RECIPE = {"prior": "deep-decoder", "ema": 0.99, "tv_weight": "holdout"}
+COMPLEX_IMAGE_RECIPE = {"prior": "conv-decoder", "ema": None, "tv_weight": "holdout"}
+
+
+def default_recipe(A: LinearOperator) -> dict:
+    """The prior and the settings ``reconstruct`` uses for ``A`` when no prior is given:
+    ``{"prior": name, "ema": float | None, "tv_weight": float | "holdout"}``."""
+    return dict(COMPLEX_IMAGE_RECIPE if A.is_complex else REAL_IMAGE_RECIPE)

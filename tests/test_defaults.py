@@ -1,0 +1,42 @@
+"""``reconstruct(y, A)`` without a prior runs csprior's recipe; a named prior keeps the papers' settings."""
+import torch
+
+from csprior import reconstruct
+from csprior.defaults import default_recipe
+from csprior.hybrid import TV_WEIGHT_GRID
+from csprior.operators import GaussianMatrix, PartialFourier
+
+
+def _real_problem():
+    A = GaussianMatrix((16, 16), 128, seed=0)
+    return A(torch.rand(16, 16, generator=torch.Generator().manual_seed(1))), A
+
+
+def test_no_prior_runs_the_real_image_recipe():
+    y, A = _real_problem()
+    result = reconstruct(y, A, iterations=15, progress=False)
+    recipe = default_recipe(A)
+    assert result.method == recipe["prior"] == "deep-decoder"
+    assert result.params["ema"] == recipe["ema"] == 0.99
+    assert result.params["tv_weight_rule"] == "holdout" and len(result.params["tv_weight_scores"]) == len(TV_WEIGHT_GRID)
+
+
+def test_no_prior_on_complex_data_runs_the_convdecoder_recipe():
+    A = PartialFourier(torch.rand(16, 16, generator=torch.Generator().manual_seed(0)) < 0.5)
+    y = A(torch.rand(16, 16, generator=torch.Generator().manual_seed(2)).to(torch.complex64))
+    result = reconstruct(y, A, iterations=10, progress=False)
+    assert result.method == "conv-decoder" and result.params["tv_weight_rule"] == "holdout"
+    assert result.image.dtype == torch.complex64
+
+
+def test_caller_settings_override_the_recipe():
+    y, A = _real_problem()
+    result = reconstruct(y, A, iterations=15, ema=0.9, tv_weight=0.0, progress=False)
+    assert result.params["ema"] == 0.9 and result.params["tv_weight"] == 0.0
+    assert "tv_weight_rule" not in result.params  # one fit, no λ search
+
+
+def test_a_named_prior_keeps_the_papers_settings():
+    y, A = _real_problem()
+    result = reconstruct(y, A, "deep-decoder", iterations=15, progress=False)
+    assert result.params["ema"] is None and result.params["tv_weight"] == 0.0
