@@ -74,7 +74,7 @@ def _run_generator(prior: str, kwargs: dict, problem: Problem, seed: int, data_d
     if "warm_start" in kwargs:
         source_prior = default_recipe(problem.A)["prior"] if prior == "auto" else prior
         kwargs["warm_start"] = source_generator(source_prior, kwargs["warm_start"], problem.A, seed, data_dir,
-                                                kwargs.get("ensemble", 1))
+                                                kwargs.get("ensemble", 1), kwargs.get("architecture"))
     if kwargs.get("early_stopping") == "oracle":
         kwargs["x_true"] = problem.x_true
     return reconstruct(problem.y, problem.A, None if prior == "auto" else prior, seed=seed, progress=False,

@@ -26,7 +26,7 @@ _KEYS = {"image", "iterations"}
 
 
 def source_generator(prior: str, spec: dict, A: LinearOperator, seed: int, data_dir: Path | None,
-                     ensemble: int = 1) -> torch.nn.Module:
+                     ensemble: int = 1, architecture: dict | None = None) -> torch.nn.Module:
     """The generator fitted to ``spec["image"]`` in ``A``'s image domain (see the module docstring).
 
     Args:
@@ -36,6 +36,7 @@ def source_generator(prior: str, spec: dict, A: LinearOperator, seed: int, data_
         seed: initialisation seed of the source fit.
         data_dir: folder that relative image paths are read from.
         ensemble: members fitted (and handed on) per source, as the cell's ``ensemble``.
+        architecture: the cell's generator keywords (``csprior.reconstruct``), so the source fits it.
     """
     if not isinstance(spec, dict) or set(spec) != _KEYS:
         raise ValueError(f"warm_start must be a table with keys {sorted(_KEYS)}, got {spec!r}")
@@ -45,12 +46,13 @@ def source_generator(prior: str, spec: dict, A: LinearOperator, seed: int, data_
     image = str(spec["image"])
     if data_dir is not None and not Path(image).is_absolute() and (data_dir / image).exists():
         image = str(data_dir / image)
-    return _fitted(prior, image, iterations, tuple(A.in_shape), A.is_complex, seed, ensemble)
+    return _fitted(prior, image, iterations, tuple(A.in_shape), A.is_complex, seed, ensemble,
+                   tuple(sorted((architecture or {}).items())))
 
 
 @functools.lru_cache(maxsize=8)
 def _fitted(prior: str, image: str, iterations: int, in_shape: tuple[int, ...], is_complex: bool, seed: int,
-            ensemble: int) -> torch.nn.Module:
+            ensemble: int, architecture: tuple) -> torch.nn.Module:
     from csprior.reconstruct import reconstruct
 
     if len(in_shape) != 2:
@@ -59,5 +61,5 @@ def _fitted(prior: str, image: str, iterations: int, in_shape: tuple[int, ...], 
     A = PartialFourier(torch.ones(in_shape, dtype=torch.bool)) if is_complex else Identity(in_shape)
     y = A(x.to(torch.complex64)) if is_complex else x
     result = reconstruct(y, A, prior, iterations=iterations, early_stopping="fixed", seed=seed, ensemble=ensemble,
-                         device="cpu", progress=False)
+                         architecture=dict(architecture), device="cpu", progress=False)
     return result.generator

@@ -79,7 +79,7 @@ class FitSettings:
     progress: bool
     ensemble: int = 1
     tv_weight: float = 0.0
-    extra: dict = field(default_factory=dict)
+    architecture: dict = field(default_factory=dict)
 
 
 def default_device() -> torch.device:
@@ -87,17 +87,20 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def build_prior(prior, A: LinearOperator, seed: int) -> nn.Module:
+def build_prior(prior, A: LinearOperator, seed: int, architecture: dict | None = None) -> nn.Module:
     """A generator whose output fits ``A.in_shape``: a name is built with the papers' defaults,
-    a module is deep-copied so every problem gets its own parameters."""
+    replaced by ``architecture`` (constructor keywords such as ``channels``, ``depth``,
+    ``upsample``); a module is deep-copied so every problem gets its own parameters."""
     if isinstance(prior, nn.Module):
+        if architecture:
+            raise ValueError("architecture applies to a named prior; a module is used as it is")
         return copy.deepcopy(prior)
     if not isinstance(prior, str):
         raise TypeError(f"prior must be a generator module or a name, got {type(prior).__name__}")
     from csprior.generators import build_generator  # generators import torch.nn only; kept lazy for start-up
 
     return build_generator(prior, A.in_shape[-2:], out_channels=channels_for(A),
-                           sigmoid=not A.is_complex, seed=seed)
+                           sigmoid=not A.is_complex, seed=seed, **(architecture or {}))
 
 
 def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: int | None = None,
@@ -106,7 +109,7 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
                 patience: int | None = 500, x_true: torch.Tensor | None = None, callback=None,
                 device=None, seed: int = 0, progress: bool = True, scale="auto",
                 data_consistency: bool = False, metrics_every: int = 10, ensemble: int = 1,
-                tv_weight=None, warm_start=None) -> Result:
+                tv_weight=None, warm_start=None, architecture: dict | None = None) -> Result:
     """Reconstruct ``x`` from ``y = A x (+ noise)`` with an untrained generator prior.
 
     Args:
@@ -153,6 +156,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
             module of the same architecture) whose weights and input start every fit instead of a
             random initialisation; a K-member ensemble is started member by member from a K-member
             ``Result.generator``, or every member from a single one.
+        architecture: constructor keywords of a named prior replacing its defaults, e.g.
+            ``{"channels": 128, "depth": 4, "upsample": "nearest"}`` (``csprior.build_generator``).
 
     Returns:
         ``Result`` with ``image`` ``(*batch, *A.in_shape)`` (float32 or complex64), the history
@@ -179,12 +184,13 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
             ema=ema, early_stopping=early_stopping, holdout_fraction=holdout_fraction, patience=patience,
             x_true=x_true, callback=callback, device=device, seed=seed, progress=progress, scale=scale,
             data_consistency=data_consistency, metrics_every=metrics_every, ensemble=ensemble,
-            warm_start=warm_start)
+            warm_start=warm_start, architecture=architecture)
     settings = _resolve_settings(prior, iterations=iterations, lr=lr, optimizer=optimizer,
                                  input_noise=input_noise, ema=ema, early_stopping=early_stopping,
                                  holdout_fraction=holdout_fraction, patience=patience, scale=scale,
                                  data_consistency=data_consistency, metrics_every=metrics_every,
-                                 progress=progress, ensemble=ensemble, tv_weight=tv_weight, A=A)
+                                 progress=progress, ensemble=ensemble, tv_weight=tv_weight, A=A,
+                                 architecture=architecture)
     warm_start = check_warm_start(warm_start)
     device = torch.device(device) if device is not None else default_device()
     A.to(device)
@@ -232,7 +238,7 @@ def _check_truth(x_true, A: LinearOperator, batch: tuple[int, ...]):
 
 def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, ema, early_stopping,
                       holdout_fraction, patience, scale, data_consistency, metrics_every,
-                      progress, ensemble, tv_weight) -> FitSettings:
+                      progress, ensemble, tv_weight, architecture) -> FitSettings:
     defaults = PRIOR_DEFAULTS.get(prior, PRIOR_DEFAULTS["deep-decoder"]) if isinstance(prior, str) \
         else PRIOR_DEFAULTS["deep-decoder"]
     if isinstance(prior, str) and prior not in PRIOR_DEFAULTS:
@@ -256,6 +262,8 @@ def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, ema, 
         raise ValueError(f"ensemble must be an int >= 1, got {ensemble!r}")
     if isinstance(tv_weight, bool) or not isinstance(tv_weight, (int, float)) or not tv_weight >= 0:
         raise ValueError(f'tv_weight must be a number >= 0 or "holdout", got {tv_weight!r}')
+    if architecture is not None and not isinstance(architecture, dict):
+        raise TypeError(f"architecture must be a dict of generator keywords, got {type(architecture).__name__}")
     if ensemble > 1 and not isinstance(prior, str):
         raise ValueError("ensemble > 1 needs a named prior (a module cannot be re-initialised from "
                          "other seeds); pass e.g. prior=\"deep-decoder\"")
@@ -264,7 +272,8 @@ def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, ema, 
                        ema=ema, early_stopping=early_stopping, holdout_fraction=holdout_fraction,
                        patience=patience, scale=A.is_complex if scale == "auto" else bool(scale),
                        data_consistency=data_consistency, metrics_every=metrics_every,
-                       progress=progress, ensemble=ensemble, tv_weight=float(tv_weight))
+                       progress=progress, ensemble=ensemble, tv_weight=float(tv_weight),
+                       architecture=dict(architecture or {}))
 
 
 def _make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
@@ -317,7 +326,7 @@ class _Group:
         self.problems = [_Problem(y, A, settings, seed, None if truths is None else truths[i], rule)
                          for i, (y, seed, rule) in enumerate(zip(ys, seeds, rules))]
         member_seeds = [_member_seed(seed, k) for seed in seeds for k in range(self.k)]
-        self.generator = _stack([build_prior(prior, A, s) for s in member_seeds]).to(device)
+        self.generator = _stack([build_prior(prior, A, s, settings.architecture) for s in member_seeds]).to(device)
         if warm_start is not None:
             load_warm_start(self.generator, warm_start, self.k)
         self.generator.train()
@@ -511,7 +520,8 @@ def _result(problem: _Problem, A, prior, settings: FitSettings, seconds: float, 
               "early_stopping": rule.name, "holdout_fraction": settings.holdout_fraction,
               "scale": problem.scale, "data_consistency": settings.data_consistency,
               "iterations_run": problem.iterations_run, "recoveries": problem.recoveries,
-              "ensemble": settings.ensemble, "tv_weight": settings.tv_weight}
+              "ensemble": settings.ensemble, "tv_weight": settings.tv_weight,
+              "architecture": settings.architecture}
     return Result(image=image, history=problem.history, stop_iteration=rule.best_iteration, stop_reason=reason,
                   seconds=seconds, method=prior if isinstance(prior, str) else type(prior).__name__,
                   params=params, n_parameters=n_parameters, generator=problem.generator)

@@ -1,7 +1,8 @@
 """``reconstruct(y, A)`` without a prior runs csprior's recipe; a named prior keeps the papers' settings."""
+import pytest
 import torch
 
-from csprior import reconstruct
+from csprior import build_generator, reconstruct
 from csprior.defaults import default_recipe
 from csprior.hybrid import TV_WEIGHT_GRID
 from csprior.operators import GaussianMatrix, PartialFourier
@@ -40,3 +41,20 @@ def test_a_named_prior_keeps_the_papers_settings():
     y, A = _real_problem()
     result = reconstruct(y, A, "deep-decoder", iterations=15, progress=False)
     assert result.params["ema"] is None and result.params["tv_weight"] == 0.0
+
+
+def test_architecture_replaces_a_named_priors_defaults():
+    y, A = _real_problem()
+    small = reconstruct(y, A, "deep-decoder", iterations=5, architecture={"channels": 8}, progress=False)
+    default = reconstruct(y, A, "deep-decoder", iterations=5, progress=False)
+    assert small.n_parameters < default.n_parameters
+    assert small.params["architecture"] == {"channels": 8} and small.generator.channels == 8
+
+
+def test_architecture_needs_a_named_prior_and_a_dict():
+    y, A = _real_problem()
+    with pytest.raises(ValueError, match="architecture applies to a named prior"):
+        reconstruct(y, A, build_generator("deep-decoder", (16, 16)), iterations=2, architecture={"channels": 8},
+                    progress=False)
+    with pytest.raises(TypeError, match="architecture must be a dict"):
+        reconstruct(y, A, "deep-decoder", iterations=2, architecture=8, progress=False)
