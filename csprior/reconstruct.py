@@ -149,9 +149,10 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         metrics_every: SSIM interval when ``x_true`` is given.
         ensemble: number K of fits from different random initialisations per problem; their
             average output is watched by the stopping rule and returned. K > 1 needs a named prior.
-        tv_weight: None (0, or the recipe's when ``prior`` is None), λ ≥ 0 of the hybrid objective ``mean‖A G(θ) − y‖² + λ·mean TV(G(θ))``
+        tv_weight: λ ≥ 0 of the hybrid objective ``mean‖A G(θ) − y‖² + λ·mean TV(G(θ))``
             (``csprior.hybrid``), or ``"holdout"``: λ chosen from ``csprior.hybrid.TV_WEIGHT_GRID``
-            on the held-out measurements (one fit per candidate).
+            on the held-out measurements (one fit per candidate); None: 0 for a named prior, the
+            recipe's choice when ``prior`` is None.
         warm_start: a fitted generator (``Result.generator`` of an earlier call, or a generator
             module of the same architecture) whose weights and input start every fit instead of a
             random initialisation; a K-member ensemble is started member by member from a K-member
