@@ -69,6 +69,7 @@ class FitSettings:
     lr: float
     optimizer: str
     input_noise: float
+    input_noise_anneal: bool
     ema: float | None
     early_stopping: object
     holdout_fraction: float
@@ -105,6 +106,7 @@ def build_prior(prior, A: LinearOperator, seed: int, architecture: dict | None =
 
 def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: int | None = None,
                 lr: float | None = None, optimizer: str = "adam", input_noise: float | None = None,
+                input_noise_anneal: bool = False,
                 ema: float | None = None, early_stopping="holdout", holdout_fraction: float = 0.1,
                 patience: int | None = 500, x_true: torch.Tensor | None = None, callback=None,
                 device=None, seed: int = 0, progress: bool = True, scale="auto",
@@ -125,6 +127,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         lr: learning rate (prior's default).
         optimizer: ``"adam"`` or ``"sgd"`` (SGD with momentum 0.9, as in the paper's figures).
         input_noise: std of fresh Gaussian noise added to the generator input each iteration.
+        input_noise_anneal: lower that std linearly to 0 over the iteration budget
+            (``input_noise · (1 − t / iterations)`` at iteration t).
         ema: exponential averaging factor of the outputs (e.g. 0.99); the average is what stops and
             is returned.
         early_stopping: ``"holdout"`` (a seeded ``holdout_fraction`` of the measurements is left out;
@@ -182,12 +186,14 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     if tv_weight == "holdout":
         return _reconstruct_choosing_tv_weight(
             y, A, prior, batch, iterations=iterations, lr=lr, optimizer=optimizer, input_noise=input_noise,
+            input_noise_anneal=input_noise_anneal,
             ema=ema, early_stopping=early_stopping, holdout_fraction=holdout_fraction, patience=patience,
             x_true=x_true, callback=callback, device=device, seed=seed, progress=progress, scale=scale,
             data_consistency=data_consistency, metrics_every=metrics_every, ensemble=ensemble,
             warm_start=warm_start, architecture=architecture)
     settings = _resolve_settings(prior, iterations=iterations, lr=lr, optimizer=optimizer,
-                                 input_noise=input_noise, ema=ema, early_stopping=early_stopping,
+                                 input_noise=input_noise, input_noise_anneal=input_noise_anneal, ema=ema,
+                                 early_stopping=early_stopping,
                                  holdout_fraction=holdout_fraction, patience=patience, scale=scale,
                                  data_consistency=data_consistency, metrics_every=metrics_every,
                                  progress=progress, ensemble=ensemble, tv_weight=tv_weight, A=A,
@@ -237,8 +243,8 @@ def _check_truth(x_true, A: LinearOperator, batch: tuple[int, ...]):
     return x_true.reshape(-1, *A.in_shape).expand(math.prod(batch), *A.in_shape)
 
 
-def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, ema, early_stopping,
-                      holdout_fraction, patience, scale, data_consistency, metrics_every,
+def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, input_noise_anneal, ema,
+                      early_stopping, holdout_fraction, patience, scale, data_consistency, metrics_every,
                       progress, ensemble, tv_weight, architecture) -> FitSettings:
     defaults = PRIOR_DEFAULTS.get(prior, PRIOR_DEFAULTS["deep-decoder"]) if isinstance(prior, str) \
         else PRIOR_DEFAULTS["deep-decoder"]
@@ -270,6 +276,7 @@ def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, ema, 
                          "other seeds); pass e.g. prior=\"deep-decoder\"")
     return FitSettings(iterations=iterations, lr=lr, optimizer=optimizer,
                        input_noise=defaults["input_noise"] if input_noise is None else float(input_noise),
+                       input_noise_anneal=bool(input_noise_anneal),
                        ema=ema, early_stopping=early_stopping, holdout_fraction=holdout_fraction,
                        patience=patience, scale=A.is_complex if scale == "auto" else bool(scale),
                        data_consistency=data_consistency, metrics_every=metrics_every,
@@ -361,13 +368,16 @@ class _Group:
         """Generator outputs ``(B, C, H, W)`` as operator inputs ``(B, *A.in_shape)``."""
         return torch.stack([channels_to_input(output.unsqueeze(0), self.A) for output in outputs])
 
-    def forward(self) -> torch.Tensor:
+    def forward(self, iteration: int) -> torch.Tensor:
         net_input = None
-        if self.settings.input_noise:
+        std = self.settings.input_noise
+        if self.settings.input_noise_anneal:
+            std *= 1 - iteration / self.settings.iterations
+        if std:
             base = self.generator.net_input
             noise = torch.stack([torch.randn(base.shape[1:], generator=self.noise[b], device=base.device)
                                  for b in range(base.shape[0])])
-            net_input = base + self.settings.input_noise * noise
+            net_input = base + std * noise
         return self.images(self.generator(net_input))
 
     def keep_generators(self, problems: list[_Problem]) -> None:
@@ -411,7 +421,7 @@ def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], ru
                desc="fit", leave=False)
     for iteration in bar:
         group.optimizer.zero_grad(set_to_none=True)
-        x = group.forward()
+        x = group.forward(iteration)
         power = (A(x, check=False) - group.y).abs().pow(2)
         losses = (power * group.fit_w).flatten(1).sum(1) / group.n_fit
         if settings.tv_weight:
@@ -517,7 +527,8 @@ def _result(problem: _Problem, A, prior, settings: FitSettings, seconds: float, 
     if reason == "max_iterations" and rule.name not in ("fixed",):
         reason = f"max_iterations ({rule.name} best)"
     params = {"lr": settings.lr, "final_lr": problem.final_lr, "iterations": settings.iterations,
-              "optimizer": settings.optimizer, "input_noise": settings.input_noise, "ema": settings.ema,
+              "optimizer": settings.optimizer, "input_noise": settings.input_noise,
+              "input_noise_anneal": settings.input_noise_anneal, "ema": settings.ema,
               "early_stopping": rule.name, "holdout_fraction": settings.holdout_fraction,
               "scale": problem.scale, "data_consistency": settings.data_consistency,
               "iterations_run": problem.iterations_run, "recoveries": problem.recoveries,

@@ -125,3 +125,27 @@ def test_measurements_of_wrong_shape_or_nan_are_rejected():
         reconstruct(torch.rand(8, 9), Identity((8, 8)), TinyGenerator(), progress=False)
     with pytest.raises(ValueError, match="y contains NaN"):
         reconstruct(torch.full((8, 8), float("nan")), Identity((8, 8)), TinyGenerator(), progress=False)
+
+
+class InputRecorder(TinyGenerator):
+    """Records how far each input is from the fixed one (the input noise actually applied)."""
+
+    def __init__(self):
+        super().__init__()
+        self.deviations = []
+
+    def forward(self, input=None):
+        self.deviations.append(0.0 if input is None else float((input - self.net_input).std()))
+        return super().forward(input)
+
+
+@pytest.mark.parametrize("anneal", [False, True])
+def test_input_noise_is_constant_or_annealed_to_zero(anneal):
+    A = _gaussian(40, (8, 8))
+    recorder = InputRecorder()
+    result = reconstruct(A(torch.rand(8, 8)), A, recorder, iterations=10, input_noise=0.5, input_noise_anneal=anneal,
+                         early_stopping="fixed", progress=False)
+    fitted = result.generator.deviations  # the engine fits a copy of the module; its record travels with it
+    assert len(fitted) == 10 and result.params["input_noise_anneal"] is anneal
+    expected = [0.5 * (1 - t / 10) if anneal else 0.5 for t in range(10)]
+    assert fitted == pytest.approx(expected, rel=0.2)
