@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 
 from csprior.datasets import load_image
-from csprior.operators import Identity, LinearOperator, PartialFourier
+from csprior.operators import LinearOperator
+from csprior.warm_start import fit_source
 
 _KEYS = {"image", "iterations"}
 
@@ -53,13 +54,8 @@ def source_generator(prior: str, spec: dict, A: LinearOperator, seed: int, data_
 @functools.lru_cache(maxsize=8)
 def _fitted(prior: str, image: str, iterations: int, in_shape: tuple[int, ...], is_complex: bool, seed: int,
             ensemble: int, architecture: tuple) -> torch.nn.Module:
-    from csprior.reconstruct import reconstruct
-
     if len(in_shape) != 2:
         raise ValueError(f"warm_start needs a problem whose image is (H, W); this operator's input is {in_shape}")
-    x = load_image(image, size=in_shape)[0, 0]
-    A = PartialFourier(torch.ones(in_shape, dtype=torch.bool)) if is_complex else Identity(in_shape)
-    y = A(x.to(torch.complex64)) if is_complex else x
-    result = reconstruct(y, A, prior, iterations=iterations, early_stopping="fixed", seed=seed, ensemble=ensemble,
-                         architecture=dict(architecture), device="cpu", progress=False)
-    return result.generator
+    return fit_source(load_image(image, size=in_shape)[0, 0], prior, complex_domain=is_complex,
+                      iterations=iterations, seed=seed, ensemble=ensemble, architecture=dict(architecture),
+                      device="cpu")

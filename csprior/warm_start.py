@@ -19,6 +19,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from csprior.operators import Identity, PartialFourier
 from csprior.result import Result
 
 
@@ -96,3 +97,29 @@ def _load_looped(stack, warm, source: list[int]) -> None:
             member.load_state_dict(warm_members[b].state_dict())
         except RuntimeError as error:
             raise ValueError(f"warm_start has another architecture than the prior: {error}") from None
+
+
+def fit_source(image: torch.Tensor, prior: str, *, complex_domain: bool, iterations: int = 1000, seed: int = 0,
+               ensemble: int = 1, architecture: dict | None = None, device=None) -> nn.Module:
+    """A generator fitted to ``image`` for ``iterations`` (fixed, no early stopping), to warm-start
+    fits of other images of the same size.
+
+    Args:
+        image: real ``(H, W)`` image, e.g. in [0, 1].
+        prior: generator name, as the fits it will start.
+        complex_domain: fit it as a (real-valued) complex image through fully sampled k-space, so
+            that the generator has the output channels of complex (MRI) problems; else directly.
+        iterations, seed, ensemble, architecture, device: as in ``csprior.reconstruct``.
+
+    Returns:
+        the fitted ``Result.generator``.
+    """
+    from csprior.reconstruct import reconstruct
+
+    if image.ndim != 2 or image.is_complex():
+        raise ValueError(f"image must be a real (H, W) tensor, got {tuple(image.shape)} {image.dtype}")
+    shape = tuple(image.shape)
+    A = PartialFourier(torch.ones(shape, dtype=torch.bool)) if complex_domain else Identity(shape)
+    y = A(image.to(torch.complex64)) if complex_domain else image
+    return reconstruct(y, A, prior, iterations=iterations, early_stopping="fixed", seed=seed, ensemble=ensemble,
+                       architecture=architecture, device=device, progress=False).generator

@@ -89,3 +89,14 @@ def test_bad_warm_starts_are_named():
         _first_iterate(A, y, other)
     with pytest.raises(ValueError, match="warm_start must be a fitted ConvDecoder like the prior"):
         _first_iterate(A, y, other, prior="conv-decoder")
+
+
+def test_fit_source_makes_a_generator_for_real_or_complex_problems():
+    from csprior.warm_start import fit_source
+
+    image = _smooth_image(0.0)
+    real = fit_source(image, "deep-decoder", complex_domain=False, iterations=3)
+    complex_ = fit_source(image, "conv-decoder", complex_domain=True, iterations=3)
+    assert real.out_channels == 1 and complex_.out_channels == 2
+    with pytest.raises(ValueError, match=r"image must be a real \(H, W\) tensor"):
+        fit_source(image[None], "deep-decoder", complex_domain=False)
