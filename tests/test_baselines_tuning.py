@@ -84,3 +84,18 @@ def test_image_not_multiple_of_wavelet_level():
     y = A(torch.rand(1, 12, 9))
     with pytest.raises(ValueError, match="level"):
         lasso(y, A, 0.1, basis="haar", progress=False)
+
+
+def test_oracle_refines_between_grid_points(noisy_problem):
+    from csprior.baselines.tuning import ORACLE_REFINE
+
+    truth, A, y = noisy_problem
+    grid = [1e-3, 1e-2, 1e-1, 1.0]
+    result = tv(y, A, "oracle", grid=grid, x_true=truth, iterations=200, progress=False)
+    evaluated, scores = result.params["lam_grid"], result.params["oracle_psnr"]
+    assert len(evaluated) == len(grid) + ORACLE_REFINE
+    coarse_best = int(np.argmax(scores[:len(grid)]))
+    low, high = grid[max(coarse_best - 1, 0)], grid[min(coarse_best + 1, len(grid) - 1)]
+    assert all(low < lam < high for lam in evaluated[len(grid):])  # the refinement brackets the grid's best
+    assert max(scores) >= max(scores[:len(grid)])
+    assert metrics.psnr(result.image, truth) == pytest.approx(max(scores), abs=1e-4)

@@ -10,7 +10,10 @@ Every rule hands the method's batched solver ``solve(y, A, lam) -> Solution`` th
   held-out residual) wins; the method is then refitted on all measurements with ``λ_fit / f``,
   ``f`` the fraction of measurements fitted. No ground truth is used.
 - ``"oracle"`` -- every grid λ is fitted on all measurements and the one with the highest PSNR
-  against ``x_true`` wins (``"lam_rule": "oracle"``): for analysis only, labelled wherever shown.
+  against ``x_true`` wins (``"lam_rule": "oracle"``); then ``ORACLE_REFINE`` λ log-spaced between
+  the winner's grid neighbours are fitted too and the best of all is kept, so that the oracle is a
+  ceiling also for the holdout rule, whose refitted ``λ_fit / f`` falls between grid points. For
+  analysis only, labelled wherever shown.
 
 Why ``λ_fit / f``: the fit objective's data term ``½‖A_fit x − y_fit‖²`` sums over a fraction ``f``
 of the measurements, each contributing alike in expectation, so it is about ``f · ½‖A x − y‖²``;
@@ -55,6 +58,9 @@ RELATIVE_GRID = tuple(10.0 ** (-k / 3) for k in range(15, 0, -1))
 # the power-iteration norm estimate approaches ‖A‖ from below: step sizes use 1 % more
 NORM_MARGIN = 1.01
 MAX_BATCH_ENTRIES = 2 ** 22
+# λ tried between the oracle's best grid point and its neighbours (a 3-a-decade grid step is ×2.15;
+# measured: TV denoising 128², σ = 25, cameraman: grid best 26.69 dB, holdout's off-grid λ 27.05)
+ORACLE_REFINE = 8  # even, so the best grid point itself is not refitted
 
 
 def check_grid(grid) -> list[float] | None:
@@ -133,16 +139,43 @@ def _solve_chunked(solve: Solver, y, A, lams) -> Solution:
 
 def _oracle(solve: Solver, problems: Problems, grids: torch.Tensor) -> tuple[Solution, list[dict]]:
     count, points = grids.shape
+    sweep, scores = _oracle_sweep(solve, problems, grids)
+    coarse_best = scores.argmax(dim=1).tolist()
+    for i, g in enumerate(coarse_best):
+        _warn_if_edge(g, points, "oracle")
+    fine = _refined_grids(grids, coarse_best)
+    if fine is not None:
+        fine_sweep, fine_scores = _oracle_sweep(solve, problems, fine)
+        sweep, grids = Solution.concat([sweep, fine_sweep]), torch.cat([grids, fine], dim=1)
+        scores = torch.cat([scores, fine_scores], dim=1)
+    best = scores.argmax(dim=1).tolist()
+    params = [{"lam": float(grids[i, g]), "lam_rule": "oracle", "lam_grid": grids[i].tolist(),
+               "oracle_psnr": scores[i].tolist()} for i, g in enumerate(best)]
+    return sweep.select(g * count + i for i, g in enumerate(best)), params
+
+
+def _oracle_sweep(solve: Solver, problems: Problems, grids: torch.Tensor) -> tuple[Solution, torch.Tensor]:
+    """Solutions for every grid λ (entry ``g * N + i``) and their PSNR against the truth ``(N, G)``."""
+    count, points = grids.shape
     sweep = _sweep(solve, problems.y, problems.A, grids)
     scores = torch.tensor([[metrics.psnr(sweep.x[g * count + i], problems.truth[i]) for g in range(points)]
                            for i in range(count)])
-    best = scores.argmax(dim=1).tolist()
-    params = []
+    return sweep, scores
+
+
+def _refined_grids(grids: torch.Tensor, best: list[int]) -> torch.Tensor | None:
+    """``ORACLE_REFINE`` λ log-spaced strictly between each problem's best grid λ and its neighbours
+    (the grid's own step beyond an end); None when the grid has one point or holds λ = 0."""
+    if grids.shape[1] < 2 or bool((grids <= 0).any()):
+        return None
+    rows = []
     for i, g in enumerate(best):
-        _warn_if_edge(g, points, "oracle")
-        params.append({"lam": float(grids[i, g]), "lam_rule": "oracle", "lam_grid": grids[i].tolist(),
-                       "oracle_psnr": scores[i].tolist()})
-    return sweep.select(g * count + i for i, g in enumerate(best)), params
+        grid = grids[i].log()
+        step_low = grid[g] - grid[g - 1] if g > 0 else grid[1] - grid[0]
+        step_high = grid[g + 1] - grid[g] if g + 1 < len(grid) else grid[-1] - grid[-2]
+        fractions = torch.linspace(-1, 1, ORACLE_REFINE + 2, dtype=torch.float64)[1:-1]
+        rows.append((grid[g] + torch.where(fractions < 0, fractions * step_low, fractions * step_high)).exp())
+    return torch.stack(rows)
 
 
 def _holdout(solve: Solver, problems: Problems, scale: Scale, relative_grid, grid, seed: int,
