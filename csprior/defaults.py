@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from csprior.operators import LinearOperator
 
-REAL_IMAGE_RECIPE = {"prior": "deep-decoder", "ema": 0.99, "tv_weight": "holdout"}
-COMPLEX_IMAGE_RECIPE = {"prior": "conv-decoder", "ema": None, "tv_weight": "holdout"}
+REAL_IMAGE_RECIPE = {"prior": "deep-decoder", "ema": 0.99, "tv_weight": "holdout", "warm_start": None}
+COMPLEX_IMAGE_RECIPE = {"prior": "conv-decoder", "ema": None, "tv_weight": "holdout", "warm_start": None}
 
 
 def default_recipe(A: LinearOperator) -> dict:
     """The prior and the settings ``reconstruct`` uses for ``A`` when no prior is given:
-    ``{"prior": name, "ema": float | None, "tv_weight": float | "holdout"}``."""
+    ``{"prior": name, "ema": float | None, "tv_weight": float | "holdout", "warm_start": None | "phantom"}``."""
     return dict(COMPLEX_IMAGE_RECIPE if A.is_complex else REAL_IMAGE_RECIPE)

@@ -44,7 +44,7 @@ from csprior.hybrid import choose_tv_weight, smoothed_tv
 from csprior.operators import LinearOperator, check_tensor
 from csprior.result import Result
 from csprior.stopping import StoppingRule, make_stopping_rule
-from csprior.warm_start import check_warm_start, load_warm_start, members_of
+from csprior.warm_start import load_warm_start, members_of, resolve_warm_start
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         warm_start: a fitted generator (``Result.generator`` of an earlier call, or a generator
             module of the same architecture) whose weights and input start every fit instead of a
             random initialisation; a K-member ensemble is started member by member from a K-member
-            ``Result.generator``, or every member from a single one.
+            ``Result.generator``, or every member from a single one; ``"phantom"`` fits the prior to
+            scikit-image's Shepp–Logan phantom first (1000 iterations) and starts from that.
         architecture: constructor keywords of a named prior replacing its defaults, e.g.
             ``{"channels": 128, "depth": 4, "upsample": "nearest"}`` (``csprior.build_generator``).
 
@@ -182,7 +183,9 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         prior = recipe["prior"]
         ema = recipe["ema"] if ema is None else ema
         tv_weight = recipe["tv_weight"] if tv_weight is None else tv_weight
+        warm_start = recipe["warm_start"] if warm_start is None else warm_start
     tv_weight = 0.0 if tv_weight is None else tv_weight
+    warm_start = resolve_warm_start(warm_start, A, prior, seed=seed, architecture=architecture, device=device)
     if tv_weight == "holdout":
         return _reconstruct_choosing_tv_weight(
             y, A, prior, batch, iterations=iterations, lr=lr, optimizer=optimizer, input_noise=input_noise,
@@ -198,7 +201,6 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
                                  data_consistency=data_consistency, metrics_every=metrics_every,
                                  progress=progress, ensemble=ensemble, tv_weight=tv_weight, A=A,
                                  architecture=architecture)
-    warm_start = check_warm_start(warm_start)
     device = torch.device(device) if device is not None else default_device()
     A.to(device)
     problems = y.reshape(-1, *A.out_shape).to(device)

@@ -23,16 +23,22 @@ from csprior.operators import Identity, PartialFourier
 from csprior.result import Result
 
 
-def check_warm_start(warm_start) -> nn.Module | None:
-    """The generator to start from: ``warm_start`` itself, or the ``generator`` of a ``Result``."""
+def resolve_warm_start(warm_start, A, prior: str | nn.Module, *, seed: int = 0, architecture: dict | None = None,
+                       device=None) -> nn.Module | None:
+    """The generator to start from: ``warm_start`` itself, the ``generator`` of a ``Result``, or for
+    ``"phantom"`` a ``prior`` fitted to the Shepp–Logan phantom (``phantom_generator``)."""
     if warm_start is None or isinstance(warm_start, nn.Module):
         return warm_start
+    if warm_start == "phantom":
+        if not isinstance(prior, str):
+            raise ValueError('warm_start="phantom" needs a named prior (it fits one to the phantom)')
+        return phantom_generator(A, prior, seed=seed, architecture=architecture, device=device)
     if isinstance(warm_start, Result):
         if warm_start.generator is None:
             raise ValueError(f"warm_start: this Result ({warm_start.method or 'unnamed method'}) holds no "
                              "fitted generator; pass the result of csprior.reconstruct")
         return warm_start.generator
-    raise TypeError(f"warm_start must be a Result, a generator module or None, got {type(warm_start).__name__}")
+    raise TypeError(f'warm_start must be a Result, a generator module, "phantom" or None, got {warm_start!r}')
 
 
 def members_of(stack: nn.Module, fits: Iterable[int]) -> nn.Module:
@@ -123,3 +129,15 @@ def fit_source(image: torch.Tensor, prior: str, *, complex_domain: bool, iterati
     y = A(image.to(torch.complex64)) if complex_domain else image
     return reconstruct(y, A, prior, iterations=iterations, early_stopping="fixed", seed=seed, ensemble=ensemble,
                        architecture=architecture, device=device, progress=False).generator
+
+
+def phantom_generator(A, prior: str, *, iterations: int = 1000, seed: int = 0, architecture: dict | None = None,
+                      device=None) -> nn.Module:
+    """``fit_source`` on scikit-image's Shepp–Logan phantom resized to ``A``'s image size ``(H, W)``,
+    in ``A``'s real or complex domain: a warm start that needs no data beyond the package."""
+    from skimage.data import shepp_logan_phantom
+    from skimage.transform import resize
+
+    phantom = resize(shepp_logan_phantom(), tuple(A.in_shape[-2:]), anti_aliasing=True)
+    return fit_source(torch.as_tensor(phantom, dtype=torch.float32), prior, complex_domain=A.is_complex,
+                      iterations=iterations, seed=seed, architecture=architecture, device=device)

@@ -1,6 +1,8 @@
 """Warm starts: a fit begins from the weights and input of a generator fitted before."""
 import pytest
 import torch
+from skimage.data import shepp_logan_phantom
+from skimage.transform import resize
 
 from csprior import build_generator, reconstruct
 from csprior.baselines import least_squares
@@ -80,7 +82,7 @@ def test_looped_prior_warm_starts_too():
 def test_bad_warm_starts_are_named():
     A = Identity((16, 16))
     y = _smooth_image(0.0)
-    with pytest.raises(TypeError, match="warm_start must be a Result, a generator module or None"):
+    with pytest.raises(TypeError, match='warm_start must be a Result, a generator module, "phantom" or None'):
         _first_iterate(A, y, "previous")
     with pytest.raises(ValueError, match="holds no fitted generator"):
         _first_iterate(A, y, least_squares(y, A))
@@ -100,3 +102,22 @@ def test_fit_source_makes_a_generator_for_real_or_complex_problems():
     assert real.out_channels == 1 and complex_.out_channels == 2
     with pytest.raises(ValueError, match=r"image must be a real \(H, W\) tensor"):
         fit_source(image[None], "deep-decoder", complex_domain=False)
+
+
+def test_phantom_generator_fits_the_operators_domain():
+    from csprior.operators import PartialFourier
+    from csprior.warm_start import phantom_generator
+
+    A = PartialFourier(torch.ones(12, 20, dtype=torch.bool))
+    generator = phantom_generator(A, "conv-decoder", iterations=3)
+    assert generator.out_channels == 2 and tuple(generator.out_shape) == (12, 20)
+
+
+def test_phantom_warm_start_by_name():
+    A = Identity((16, 16))
+    started = _first_iterate(A, _smooth_image(0.0), "phantom")
+    cold = _first_iterate(A, _smooth_image(0.0), None)
+    phantom = torch.as_tensor(resize(shepp_logan_phantom(), (16, 16), anti_aliasing=True), dtype=torch.float32)
+    assert (started - phantom).abs().mean() < 0.5 * (cold - phantom).abs().mean()  # it starts near the phantom
+    with pytest.raises(ValueError, match='warm_start="phantom" needs a named prior'):
+        _first_iterate(A, _smooth_image(0.0), "phantom", prior=build_generator("deep-decoder", (16, 16)))
