@@ -5,10 +5,13 @@ results"), not from the papers: a named prior (``"deep-decoder"``, ...) keeps th
 
 - Real images (denoising, inpainting, compressive sensing): the Deep Decoder with exponential
   averaging of its outputs (0.99) and the TV hybrid with λ chosen on held-out measurements.
-  Averaging: denoising 128², σ = 25/255, three Set11 images: +0.57 to +1.03 dB over the plain
+  Averaging: denoising 128², σ = 25/255, three Set11 images: +0.69 to +1.03 dB over the plain
   Deep Decoder (``benchmarks/results/engine_targets.md``). Hybrid: Gaussian CS 64², two images:
   +1.57 dB at 10 %, +2.10 at 25 %, +0.22 at 50 % (``ablation-small``).
-- Complex (MRI) images: the ConvDecoder with the TV hybrid, λ on held-out k-space columns.
+- Complex (MRI) images: the ConvDecoder started from a ConvDecoder fitted to scikit-image's
+  Shepp–Logan phantom (``warm_start="phantom"``), with the TV hybrid, λ on held-out k-space
+  columns. Warm start: real 16-coil brain at 4×, 3000 iterations, holdout stop: 30.87 dB /
+  SSIM 0.872 against 28.67 / 0.826 from random weights (``ablation-mri``).
 
 The hybrid fits one generator per candidate λ (``csprior.hybrid.TV_WEIGHT_GRID``, five), so the
 default costs about five plain fits; pass a prior by name for a single fit.
@@ -18,7 +21,7 @@ from __future__ import annotations
 from csprior.operators import LinearOperator
 
 REAL_IMAGE_RECIPE = {"prior": "deep-decoder", "ema": 0.99, "tv_weight": "holdout", "warm_start": None}
-COMPLEX_IMAGE_RECIPE = {"prior": "conv-decoder", "ema": None, "tv_weight": "holdout", "warm_start": None}
+COMPLEX_IMAGE_RECIPE = {"prior": "conv-decoder", "ema": None, "tv_weight": "holdout", "warm_start": "phantom"}
 
 
 def default_recipe(A: LinearOperator) -> dict:
