@@ -149,3 +149,27 @@ def test_input_noise_is_constant_or_annealed_to_zero(anneal):
     assert len(fitted) == 10 and result.params["input_noise_anneal"] is anneal
     expected = [0.5 * (1 - t / 10) if anneal else 0.5 for t in range(10)]
     assert fitted == pytest.approx(expected, rel=0.2)
+
+
+class OutputRecorder(TinyGenerator):
+    """Keeps every output it produced (the raw iterates)."""
+
+    def __init__(self):
+        super().__init__()
+        self.outputs = []
+
+    def forward(self, input=None):
+        out = super().forward(input)
+        self.outputs.append(out.detach().clone())
+        return out
+
+
+def test_output_average_is_bias_corrected():
+    A = _gaussian(40, (8, 8))
+    ema, steps = 0.9, 5
+    result = reconstruct(A(torch.rand(8, 8)), A, OutputRecorder(), iterations=steps, ema=ema, early_stopping="fixed",
+                         lr=0.05, progress=False)
+    iterates = torch.stack(result.generator.outputs)[:, 0, 0]
+    weights = torch.tensor([ema ** (steps - 1 - t) for t in range(steps)])
+    expected = (weights[:, None, None] * iterates).sum(0) / weights.sum()  # the first output gets no extra weight
+    torch.testing.assert_close(result.image, expected, rtol=1e-5, atol=1e-6)
