@@ -7,6 +7,12 @@ Heckel, 2021, report about 10× fewer for the ConvDecoder on fastMRI slices). Ev
 (or any generator module of the same architecture) as ``warm_start`` copies its weights and its
 fixed input into every fit of the next call.
 
+Measured (``benchmarks/results/ablation-mri``, ``ablation-denoise``): on the real 16-coil brain at
+4× a ConvDecoder started from a fit to another MR image reaches 30.30 dB / SSIM 0.851 and from a
+fit to the Shepp–Logan phantom (``warm_start="phantom"``) 30.87 / 0.872, against 28.67 / 0.826 from
+random weights; for denoising natural images a Deep Decoder started from a fit to another image
+stops earlier and loses about 1 dB (it fits the noise sooner).
+
 Layout: a fit is one instance of the engine's stacked generator; problem ``p``'s ensemble member
 ``k`` is instance ``p·K + k``. A warm start with K members starts member ``k`` of every problem from
 its member ``k``; a warm start with one member starts every instance from it.
