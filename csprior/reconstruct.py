@@ -121,9 +121,9 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         prior: ``"deep-decoder"``, ``"conv-decoder"``, ``"dip"`` (the papers' settings) or a
             generator module whose ``forward(input=None)`` returns ``(1, C, H, W)``; None runs
             csprior's strongest recipe for ``A`` (``csprior.defaults``: the Deep Decoder for real
-            images, the ConvDecoder for complex ones, with the TV hybrid; ``ema`` and
-            ``tv_weight`` left at None take the recipe's values).
-        iterations: maximum iterations (prior's default, 3000).
+            images, the ConvDecoder for complex ones, with the TV hybrid; ``iterations``, ``ema``,
+            ``tv_weight`` and ``warm_start`` left at None take the recipe's values).
+        iterations: maximum iterations (prior's default, 3000; the recipe's 6000 without a prior).
         lr: learning rate (prior's default).
         optimizer: ``"adam"`` or ``"sgd"`` (SGD with momentum 0.9, as in the paper's figures).
         input_noise: std of fresh Gaussian noise added to the generator input each iteration.
@@ -181,6 +181,7 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     if prior is None:
         recipe = default_recipe(A)
         prior = recipe["prior"]
+        iterations = recipe["iterations"] if iterations is None else iterations
         ema = recipe["ema"] if ema is None else ema
         tv_weight = recipe["tv_weight"] if tv_weight is None else tv_weight
         warm_start = recipe["warm_start"] if warm_start is None else warm_start

@@ -19,6 +19,7 @@ def test_no_prior_runs_the_real_image_recipe():
     recipe = default_recipe(A)
     assert result.method == recipe["prior"] == "deep-decoder"
     assert result.params["ema"] == recipe["ema"] == 0.99
+    assert result.params["iterations"] == 15  # the caller's budget replaces the recipe's
     assert result.params["tv_weight_rule"] == "holdout" and len(result.params["tv_weight_scores"]) == len(TV_WEIGHT_GRID)
 
 
@@ -58,3 +59,9 @@ def test_architecture_needs_a_named_prior_and_a_dict():
                     progress=False)
     with pytest.raises(TypeError, match="architecture must be a dict"):
         reconstruct(y, A, "deep-decoder", iterations=2, architecture=8, progress=False)
+
+
+def test_the_recipe_budget_applies_when_the_caller_sets_none():
+    y, A = _real_problem()
+    result = reconstruct(y, A, tv_weight=0.0, patience=5, progress=False)
+    assert result.params["iterations"] == default_recipe(A)["iterations"] == 6000
