@@ -184,7 +184,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         iterations = recipe["iterations"] if iterations is None else iterations
         ema = recipe["ema"] if ema is None else ema
         tv_weight = recipe["tv_weight"] if tv_weight is None else tv_weight
-        warm_start = recipe["warm_start"] if warm_start is None else warm_start
+        if warm_start is None and len(A.in_shape) == 2:  # the phantom is one (H, W) image
+            warm_start = recipe["warm_start"]
     tv_weight = 0.0 if tv_weight is None else tv_weight
     warm_start = resolve_warm_start(warm_start, A, prior, seed=seed, architecture=architecture, device=device)
     if tv_weight == "holdout":

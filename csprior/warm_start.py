@@ -144,6 +144,9 @@ def phantom_generator(A, prior: str, *, iterations: int = 1000, seed: int = 0, a
     from skimage.data import shepp_logan_phantom
     from skimage.transform import resize
 
+    if len(A.in_shape) != 2:
+        raise ValueError(f'warm_start="phantom" needs an operator whose input is one (H, W) image; '
+                         f"A.in_shape is {tuple(A.in_shape)}")
     phantom = resize(shepp_logan_phantom(), tuple(A.in_shape[-2:]), anti_aliasing=True)
     return fit_source(torch.as_tensor(phantom, dtype=torch.float32), prior, complex_domain=A.is_complex,
                       iterations=iterations, seed=seed, architecture=architecture, device=device)

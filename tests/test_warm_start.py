@@ -121,3 +121,27 @@ def test_phantom_warm_start_by_name():
     assert (started - phantom).abs().mean() < 0.5 * (cold - phantom).abs().mean()  # it starts near the phantom
     with pytest.raises(ValueError, match='warm_start="phantom" needs a named prior'):
         _first_iterate(A, _smooth_image(0.0), "phantom", prior=build_generator("deep-decoder", (16, 16)))
+
+
+def test_phantom_needs_a_single_image_domain():
+    from csprior.operators import LinearOperator, fft2c, ifft2c
+    from csprior.warm_start import phantom_generator
+
+    class CoilImages(LinearOperator):
+        """Per-coil Fourier transform of coil images: input (coils, H, W) complex."""
+
+        def __init__(self, shape):
+            super().__init__(shape, shape, torch.complex64, torch.complex64)
+
+        def _forward(self, x):
+            return fft2c(x)
+
+        def _adjoint(self, y):
+            return ifft2c(y)
+
+    A = CoilImages((2, 8, 8))
+    with pytest.raises(ValueError, match=r'needs an operator whose input is one \(H, W\) image'):
+        phantom_generator(A, "conv-decoder", iterations=2)
+    y = A(torch.rand(2, 8, 8).to(torch.complex64))
+    result = reconstruct(y, A, iterations=3, tv_weight=0.0, progress=False)  # the default skips the phantom
+    assert result.image.shape == (2, 8, 8)
