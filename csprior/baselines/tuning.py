@@ -168,12 +168,12 @@ def _refined_grids(grids: torch.Tensor, best: list[int]) -> torch.Tensor | None:
     (the grid's own step beyond an end); None when the grid has one point or holds λ = 0."""
     if grids.shape[1] < 2 or bool((grids <= 0).any()):
         return None
+    fractions = torch.linspace(-1, 1, ORACLE_REFINE + 2, dtype=torch.float64)[1:-1]
     rows = []
     for i, g in enumerate(best):
         grid = grids[i].log()
         step_low = grid[g] - grid[g - 1] if g > 0 else grid[1] - grid[0]
         step_high = grid[g + 1] - grid[g] if g + 1 < len(grid) else grid[-1] - grid[-2]
-        fractions = torch.linspace(-1, 1, ORACLE_REFINE + 2, dtype=torch.float64)[1:-1]
         rows.append((grid[g] + torch.where(fractions < 0, fractions * step_low, fractions * step_high)).exp())
     return torch.stack(rows)
 
