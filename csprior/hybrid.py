@@ -44,8 +44,12 @@ def smoothed_tv(x: torch.Tensor, n_image_dims: int) -> torch.Tensor:
     return magnitude.flatten(x.ndim - n_image_dims).mean(dim=-1)
 
 
-def choose_tv_weight(y: torch.Tensor, A, prior, grid=TV_WEIGHT_GRID, **kwargs):
+def choose_tv_weight(y, A, prior, grid=TV_WEIGHT_GRID, **kwargs):
     """Fit ``prior`` once per candidate λ and return the result whose held-out residual is lowest.
+
+    The candidates are one sweep (``reconstruct(..., tv_weight=list(grid))``): the same seed, the
+    same held-out split, fitted together (one stacked network for the Deep Decoder and the
+    ConvDecoder, so one application of ``A`` serves every candidate).
 
     Args:
         y: measurements ``(*A.out_shape)`` of one problem.
@@ -63,19 +67,18 @@ def choose_tv_weight(y: torch.Tensor, A, prior, grid=TV_WEIGHT_GRID, **kwargs):
     if kwargs.get("early_stopping", "holdout") != "holdout":
         raise ValueError('tv_weight="holdout" needs early_stopping="holdout" (the candidates are '
                          "compared on the held-out measurements)")
-    if not grid or any(not isinstance(w, (int, float)) or w < 0 for w in grid):
+    if not grid or any(isinstance(w, bool) or not isinstance(w, (int, float)) or not w >= 0 for w in grid):
         raise ValueError(f"grid must be a non-empty sequence of non-negative numbers, got {grid!r}")
     start = time.perf_counter()
-    best, scores = None, []
-    for weight in grid:
-        result = reconstruct(y, A, prior, tv_weight=float(weight), **kwargs)
+    sweep = reconstruct(y, A, prior, tv_weight=[float(w) for w in grid], **kwargs)
+    candidates = [sweep[i] for i in range(len(grid))]
+    scores = []
+    for weight, result in zip(grid, candidates):
         losses = result.history["holdout_loss"]
-        score = losses[min(result.stop_iteration, len(losses) - 1)]
-        scores.append(score)
-        log.info("tv_weight %.3g: held-out residual %.4g at iteration %d", weight, score, result.stop_iteration)
-        if best is None or score < best[0]:
-            best = (score, result)
-    result = best[1]
+        scores.append(losses[min(result.stop_iteration, len(losses) - 1)])
+        log.info("tv_weight %.3g: held-out residual %.4g at iteration %d", weight, scores[-1], result.stop_iteration)
+    result = candidates[min(range(len(grid)), key=scores.__getitem__)]
+    result.image = result.image.reshape(A.in_shape)  # a one-weight sweep is a batch of one
     result.params.update(tv_weight_rule="holdout", tv_weight_grid=[float(w) for w in grid],
                          tv_weight_scores=scores)
     result.seconds = time.perf_counter() - start

@@ -79,7 +79,6 @@ class FitSettings:
     metrics_every: int
     progress: bool
     ensemble: int = 1
-    tv_weight: float = 0.0
     architecture: dict = field(default_factory=dict)
 
 
@@ -154,9 +153,11 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         ensemble: number K of fits from different random initialisations per problem; their
             average output is watched by the stopping rule and returned. K > 1 needs a named prior.
         tv_weight: λ ≥ 0 of the hybrid objective ``mean‖A G(θ) − y‖² + λ·mean TV(G(θ))``
-            (``csprior.hybrid``), or ``"holdout"``: λ chosen from ``csprior.hybrid.TV_WEIGHT_GRID``
-            on the held-out measurements (one fit per candidate); None: 0 for a named prior, the
-            recipe's choice when ``prior`` is None.
+            (``csprior.hybrid``); ``"holdout"``: λ chosen from ``csprior.hybrid.TV_WEIGHT_GRID``
+            on the held-out measurements (one fit per candidate); a sequence of G weights: a sweep
+            of one problem (``y`` without a batch axis), one fit per weight from the same seed and
+            the same held-out split, fitted together, returned as a batch of G results; None: 0 for
+            a named prior, the recipe's choice when ``prior`` is None.
         warm_start: a fitted generator (``Result.generator`` of an earlier call, or a generator
             module of the same architecture) whose weights and input start every fit instead of a
             random initialisation; a K-member ensemble is started member by member from a K-member
@@ -196,17 +197,24 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
             x_true=x_true, callback=callback, device=device, seed=seed, progress=progress, scale=scale,
             data_consistency=data_consistency, metrics_every=metrics_every, ensemble=ensemble,
             warm_start=warm_start, architecture=architecture)
+    weights = _tv_weights(tv_weight, batch)
     settings = _resolve_settings(prior, iterations=iterations, lr=lr, optimizer=optimizer,
                                  input_noise=input_noise, input_noise_anneal=input_noise_anneal, ema=ema,
                                  early_stopping=early_stopping,
                                  holdout_fraction=holdout_fraction, patience=patience, scale=scale,
                                  data_consistency=data_consistency, metrics_every=metrics_every,
-                                 progress=progress, ensemble=ensemble, tv_weight=tv_weight, A=A,
-                                 architecture=architecture)
+                                 progress=progress, ensemble=ensemble, A=A, architecture=architecture)
     device = torch.device(device) if device is not None else default_device()
     A.to(device)
     problems = y.reshape(-1, *A.out_shape).to(device)
     truths = None if truths is None else truths.to(device)
+    if isinstance(tv_weight, (list, tuple)):  # a sweep: the one problem once per weight, one seed
+        batch = (len(weights),)
+        problems = problems.expand(len(weights), *A.out_shape)
+        truths = None if truths is None else truths.expand(len(weights), *A.in_shape)
+        seeds = [seed] * len(weights)
+    else:
+        seeds = [seed + index for index in range(len(problems))]
     rules = [make_stopping_rule(early_stopping, patience=patience, has_truth=truths is not None)
              for _ in range(len(problems))]
     if len(rules) > 1:  # a rule object given by the caller: every problem needs its own state
@@ -216,11 +224,23 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     results = []
     for group in groups:
         results += _fit_group(problems[group], A, prior, settings, None if truths is None else truths[group],
-                              [seed + index for index in group], [rules[index] for index in group], callback,
-                              warm_start)
+                              [seeds[index] for index in group], [rules[index] for index in group], callback,
+                              warm_start, [weights[index] for index in group])
     result = Result.stack(results)
     result.image = result.image.reshape(*batch, *A.in_shape)
     return result
+
+
+def _tv_weights(tv_weight, batch: tuple[int, ...]) -> list[float]:
+    """One λ per fitted problem: the sweep's weights, or the one weight repeated over the batch."""
+    weights = list(tv_weight) if isinstance(tv_weight, (list, tuple)) else [tv_weight] * math.prod(batch)
+    if isinstance(tv_weight, (list, tuple)) and (batch or not weights):
+        raise ValueError("a sequence of tv_weight sweeps one problem: y must have no batch axis "
+                         f"(got batch {batch}) and the sequence must not be empty")
+    for weight in weights:
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
+            raise ValueError(f'tv_weight must be a number >= 0, a sequence of them or "holdout", got {tv_weight!r}')
+    return [float(weight) for weight in weights]
 
 
 VECTORISED_PRIORS = ("deep-decoder", "conv-decoder")
@@ -249,7 +269,7 @@ def _check_truth(x_true, A: LinearOperator, batch: tuple[int, ...]):
 
 def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, input_noise_anneal, ema,
                       early_stopping, holdout_fraction, patience, scale, data_consistency, metrics_every,
-                      progress, ensemble, tv_weight, architecture) -> FitSettings:
+                      progress, ensemble, architecture) -> FitSettings:
     defaults = PRIOR_DEFAULTS.get(prior, PRIOR_DEFAULTS["deep-decoder"]) if isinstance(prior, str) \
         else PRIOR_DEFAULTS["deep-decoder"]
     if isinstance(prior, str) and prior not in PRIOR_DEFAULTS:
@@ -271,8 +291,6 @@ def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, input
         raise ValueError(f'scale must be "auto", True or False, got {scale!r}')
     if isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1:
         raise ValueError(f"ensemble must be an int >= 1, got {ensemble!r}")
-    if isinstance(tv_weight, bool) or not isinstance(tv_weight, (int, float)) or not tv_weight >= 0:
-        raise ValueError(f'tv_weight must be a number >= 0 or "holdout", got {tv_weight!r}')
     if architecture is not None and not isinstance(architecture, dict):
         raise TypeError(f"architecture must be a dict of generator keywords, got {type(architecture).__name__}")
     if ensemble > 1 and not isinstance(prior, str):
@@ -284,7 +302,7 @@ def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, input
                        ema=ema, early_stopping=early_stopping, holdout_fraction=holdout_fraction,
                        patience=patience, scale=A.is_complex if scale == "auto" else bool(scale),
                        data_consistency=data_consistency, metrics_every=metrics_every,
-                       progress=progress, ensemble=ensemble, tv_weight=float(tv_weight),
+                       progress=progress, ensemble=ensemble,
                        architecture=dict(architecture or {}))
 
 
@@ -309,8 +327,8 @@ def _member_seed(seed: int, member: int) -> int:
 class _Problem:
     """One problem of a group: its data, masks, stopping rule, history and outcome."""
 
-    def __init__(self, y, A, settings: FitSettings, seed: int, truth, rule: StoppingRule):
-        self.y, self.truth, self.rule = y, truth, rule
+    def __init__(self, y, A, settings: FitSettings, seed: int, truth, rule: StoppingRule, tv_weight: float):
+        self.y, self.truth, self.rule, self.tv_weight = y, truth, rule, tv_weight
         self.data_range = None if truth is None else _data_range(truth)
         measured = A.measured
         self.fit_w = torch.ones(A.out_shape, device=y.device) if measured is None else measured.to(y.device).float()
@@ -320,6 +338,7 @@ class _Problem:
             self.fit_w, self.held_w = split.fit_mask.float(), split.held_mask.float()
         self.history: dict[str, list[float]] = {"loss": []}
         self.average = None
+        self.measured_average = None  # the same average of A(x): A is linear, so it is A(average)
         self.averaged = 0
         self.scale = 1.0
         self.reason = None
@@ -333,11 +352,11 @@ class _Group:
     """P problems × K ensemble members fitted in lockstep; fit ``b`` belongs to problem ``b // K``."""
 
     def __init__(self, ys, A, prior, settings: FitSettings, truths, seeds: list[int], rules: list[StoppingRule],
-                 warm_start: nn.Module | None):
+                 warm_start: nn.Module | None, tv_weights: list[float]):
         self.A, self.settings, self.k = A, settings, settings.ensemble
         device = ys.device
-        self.problems = [_Problem(y, A, settings, seed, None if truths is None else truths[i], rule)
-                         for i, (y, seed, rule) in enumerate(zip(ys, seeds, rules))]
+        self.problems = [_Problem(y, A, settings, seed, None if truths is None else truths[i], rule, weight)
+                         for i, (y, seed, rule, weight) in enumerate(zip(ys, seeds, rules, tv_weights))]
         member_seeds = [_member_seed(seed, k) for seed in seeds for k in range(self.k)]
         self.generator = _stack([build_prior(prior, A, s, settings.architecture) for s in member_seeds]).to(device)
         if warm_start is not None:
@@ -368,6 +387,8 @@ class _Group:
         self.y = per_fit([p.y * p.scale for p in running])
         self.fit_w = per_fit([p.fit_w for p in running])
         self.n_fit = self.fit_w.flatten(1).sum(1)
+        weights = [p.tv_weight for p in running]
+        self.tv_weight = per_fit([torch.tensor(w, device=self.y.device) for w in weights]) if any(weights) else None
 
     def images(self, outputs: torch.Tensor) -> torch.Tensor:
         """Generator outputs ``(B, C, H, W)`` as operator inputs ``(B, *A.in_shape)``."""
@@ -418,19 +439,20 @@ class _Group:
 
 
 def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], rules: list[StoppingRule],
-               callback, warm_start) -> list[Result]:
+               callback, warm_start, tv_weights: list[float]) -> list[Result]:
     start = time.perf_counter()
-    group = _Group(ys, A, prior, settings, truths, seeds, rules, warm_start)
+    group = _Group(ys, A, prior, settings, truths, seeds, rules, warm_start, tv_weights)
     recoveries = 0
     bar = tqdm(range(settings.iterations), disable=not settings.progress or not sys.stderr.isatty(),
                desc="fit", leave=False)
     for iteration in bar:
         group.optimizer.zero_grad(set_to_none=True)
         x = group.forward(iteration)
-        power = (A(x, check=False) - group.y).abs().pow(2)
+        measured = A(x, check=False)
+        power = (measured - group.y).abs().pow(2)
         losses = (power * group.fit_w).flatten(1).sum(1) / group.n_fit
-        if settings.tv_weight:
-            losses = losses + settings.tv_weight * smoothed_tv(x, len(A.in_shape))
+        if group.tv_weight is not None:
+            losses = losses + group.tv_weight * smoothed_tv(x, len(A.in_shape))
         if not bool(torch.isfinite(losses).all()):
             recoveries += 1
             log.warning("non-finite loss at iteration %d; restoring the last good state and halving "
@@ -445,7 +467,8 @@ def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], ru
         if iteration % _SNAPSHOT_EVERY == 0:
             group.snapshot = copy.deepcopy(group.generator.state_dict())
         with torch.no_grad():
-            stopped = _watch(group, iteration, x.detach(), power.detach(), losses.detach(), callback)
+            stopped = _watch(group, iteration, x.detach(), measured.detach(), power.detach(), losses.detach(),
+                             callback)
         for problem in stopped:
             problem.final_lr, problem.recoveries = group.lr, recoveries
         group.keep_generators(stopped)
@@ -465,22 +488,16 @@ def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], ru
     return [_result(problem, A, prior, settings, seconds, n_parameters) for problem in group.problems]
 
 
-def _watch(group: _Group, iteration: int, x, power, losses, callback) -> list[_Problem]:
+def _watch(group: _Group, iteration: int, x, measured, power, losses, callback) -> list[_Problem]:
     """Record the iteration of every running problem and update its rule; returns those that stopped."""
     settings, k = group.settings, group.k
     running = [group.problems[p] for p in group.running]
     scales = torch.tensor([p.scale for p in running], device=x.device)
     current = (x.unflatten(0, (len(running), k)).mean(1) if k > 1 else x) / _expand(scales, x.ndim)
+    measured = measured.unflatten(0, (len(running), k)).mean(1) if k > 1 else measured
     if settings.ema is not None:
-        for i, problem in enumerate(running):
-            problem.average = (1 - settings.ema) * current[i] if problem.average is None else \
-                settings.ema * problem.average + (1 - settings.ema) * current[i]
-            problem.averaged += 1
-        # bias-corrected (as Adam's moments): the zero start is divided out, so early iterates do not
-        # keep the weight ema^t that starting from the first output would give them (DIP's code does
-        # that: with ema 0.99 the random first output still weighs 37 % after 100 iterations)
-        current = torch.stack([problem.average / (1 - settings.ema ** problem.averaged) for problem in running])
-    held = _held_losses(group, running, current, power, scales)
+        current, measured = _exponential_averages(running, current, measured, settings.ema)
+    held = _held_losses(group, running, measured, power)
     fit_losses = losses.unflatten(0, (len(running), k)).mean(1).tolist()
     stopped = []
     for i, problem in enumerate(running):
@@ -503,14 +520,33 @@ def _watch(group: _Group, iteration: int, x, power, losses, callback) -> list[_P
     return stopped
 
 
-def _held_losses(group: _Group, running: list[_Problem], current, power, scales) -> list[float] | None:
-    """Mean held-out residual per running problem, of the watched (averaged) output, in the fit's units."""
+def _exponential_averages(running: list[_Problem], current, measured, ema: float):
+    """Update and return the bias-corrected averages of the outputs and of their measurements."""
+    for i, problem in enumerate(running):
+        if problem.average is None:
+            problem.average, problem.measured_average = (1 - ema) * current[i], (1 - ema) * measured[i]
+        else:
+            problem.average = ema * problem.average + (1 - ema) * current[i]
+            problem.measured_average = ema * problem.measured_average + (1 - ema) * measured[i]
+        problem.averaged += 1
+    # bias-corrected (as Adam's moments): the zero start is divided out, so early iterates do not
+    # keep the weight ema^t that starting from the first output would give them (DIP's code does
+    # that: with ema 0.99 the random first output still weighs 37 % after 100 iterations)
+    corrections = [1 - ema ** problem.averaged for problem in running]
+    return (torch.stack([p.average / c for p, c in zip(running, corrections)]),
+            torch.stack([p.measured_average / c for p, c in zip(running, corrections)]))
+
+
+def _held_losses(group: _Group, running: list[_Problem], measured, power) -> list[float] | None:
+    """Mean held-out residual per running problem, of the watched (averaged) output, in the fit's units.
+
+    ``measured`` holds the measurements of the watched outputs (``A`` of the ensemble mean or of the
+    exponential average, unscaled), so no further operator application is needed."""
     if running[0].held_w is None:
         return None
     held_w = torch.stack([problem.held_w for problem in running])
     if group.k > 1 or group.settings.ema is not None:
-        power = (group.A(current * _expand(scales, current.ndim), check=False)
-                 - torch.stack([p.y * p.scale for p in running])).abs().pow(2)
+        power = (measured - torch.stack([p.y * p.scale for p in running])).abs().pow(2)
     return ((power * held_w).flatten(1).sum(1) / held_w.flatten(1).sum(1)).tolist()
 
 
@@ -541,7 +577,7 @@ def _result(problem: _Problem, A, prior, settings: FitSettings, seconds: float, 
               "early_stopping": rule.name, "holdout_fraction": settings.holdout_fraction,
               "scale": problem.scale, "data_consistency": settings.data_consistency,
               "iterations_run": problem.iterations_run, "recoveries": problem.recoveries,
-              "ensemble": settings.ensemble, "tv_weight": settings.tv_weight,
+              "ensemble": settings.ensemble, "tv_weight": problem.tv_weight,
               "architecture": settings.architecture}
     return Result(image=image, history=problem.history, stop_iteration=rule.best_iteration, stop_reason=reason,
                   seconds=seconds, method=prior if isinstance(prior, str) else type(prior).__name__,

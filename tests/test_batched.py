@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from csprior import reconstruct
 from csprior.generators import ConvDecoder, DeepDecoder, DeepImagePrior, build_generator
 from csprior.generators.batched import can_stack, stack_generators
+from csprior.holdout import split_measurements
 from csprior.operators import MatrixOperator
 from csprior.reconstruct import ENSEMBLE_SEED_STRIDE
 
@@ -170,3 +171,32 @@ def test_ensemble_is_the_average_of_its_members_fitted_alone():
     assert _relative(result.image, average) < 1e-10
     assert result.n_parameters == k * members[0].n_parameters
     assert result.params["ensemble"] == k and len(result.history["loss"]) == iterations
+
+
+@pytest.mark.usefixtures("float64")
+@pytest.mark.parametrize("prior", ["deep-decoder", "conv-decoder"])
+def test_tv_weight_sweep_equals_each_weight_fitted_alone(prior):
+    A, y = _problems(1)
+    weights = [0.0, 0.05, 0.5]
+    options = dict(iterations=120, early_stopping="holdout", patience=20, progress=False, seed=4, ema=0.9)
+    sweep = reconstruct(y[0], A, prior, tv_weight=weights, **options)
+    assert sweep.image.shape == (len(weights), *A.in_shape)
+    for i, weight in enumerate(weights):
+        alone = reconstruct(y[0], A, prior, tv_weight=weight, **options)
+        assert sweep[i].params["tv_weight"] == weight
+        assert sweep[i].stop_iteration == alone.stop_iteration
+        assert sweep[i].history["holdout_loss"] == pytest.approx(alone.history["holdout_loss"], rel=1e-9)
+        assert _relative(sweep.image[i], alone.image) < 1e-10
+
+
+@pytest.mark.usefixtures("float64")
+@pytest.mark.parametrize("options", [dict(ema=0.9), dict(ensemble=2), dict(ema=0.95, ensemble=2)])
+def test_held_out_residual_is_that_of_the_returned_average(options):
+    """The engine averages A(x) alongside x instead of applying A to the average: the recorded
+    held-out residual must still be the returned image's."""
+    A, y = _problems(1)
+    result = reconstruct(y[0], A, "deep-decoder", iterations=80, early_stopping="holdout", patience=None,
+                         progress=False, seed=1, **options)
+    split = split_measurements(A, y[0], 0.1, seed=1)
+    recorded = result.history["holdout_loss"][result.stop_iteration]
+    assert float(split.held_residual(result.image)) == pytest.approx(recorded, rel=1e-9)

@@ -61,3 +61,19 @@ def test_holdout_choice_needs_the_holdout_rule():
     _, A, y = _problem()
     with pytest.raises(ValueError, match="early_stopping"):
         choose_tv_weight(y, A, "deep-decoder", early_stopping="fixed", iterations=2, progress=False)
+
+
+def test_a_weight_sweep_needs_one_problem_and_valid_weights():
+    _, A, y = _problem()
+    with pytest.raises(ValueError, match="tv_weight"):
+        reconstruct(torch.stack([y, y]), A, "deep-decoder", tv_weight=[0.0, 0.1], iterations=2, progress=False)
+    with pytest.raises(ValueError, match="tv_weight"):
+        reconstruct(y, A, "deep-decoder", tv_weight=[0.1, -1.0], iterations=2, progress=False)
+    with pytest.raises(ValueError, match="tv_weight"):
+        reconstruct(y, A, "deep-decoder", tv_weight=[], iterations=2, progress=False)
+
+
+def test_a_one_weight_grid_returns_one_image():
+    _, A, y = _problem()
+    result = choose_tv_weight(y, A, "deep-decoder", grid=[0.1], iterations=5, patience=None, progress=False)
+    assert result.image.shape == A.in_shape and result.params["tv_weight"] == 0.1
