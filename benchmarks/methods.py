@@ -72,9 +72,12 @@ def _run_generator(prior: str, kwargs: dict, problem: Problem, seed: int, data_d
 
     kwargs.setdefault("device", "cpu")
     if "warm_start" in kwargs:
-        source_prior = default_recipe(problem.A)["prior"] if prior == "auto" else prior
+        source_prior, architecture = prior, kwargs.get("architecture")
+        if prior == "auto":  # the source must have the architecture the recipe will fit
+            recipe = default_recipe(problem.A)
+            source_prior, architecture = recipe["prior"], {**recipe["architecture"], **(architecture or {})}
         kwargs["warm_start"] = source_generator(source_prior, kwargs["warm_start"], problem.A, seed, data_dir,
-                                                kwargs.get("ensemble", 1), kwargs.get("architecture"))
+                                                kwargs.get("ensemble", 1), architecture or None)
     if kwargs.get("early_stopping") == "oracle":
         kwargs["x_true"] = problem.x_true
     return reconstruct(problem.y, problem.A, None if prior == "auto" else prior, seed=seed, progress=False,

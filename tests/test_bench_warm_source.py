@@ -39,3 +39,14 @@ def test_complex_problems_get_a_complex_source():
 def test_bad_warm_start_tables_are_named(spec, message):
     with pytest.raises(ValueError, match=message):
         source_generator("deep-decoder", spec, Identity((16, 16)), seed=0, data_dir=None)
+
+
+def test_the_default_recipe_is_warm_started_from_a_source_of_its_own_width():
+    from csprior.operators import Diagonal
+
+    A = Diagonal(torch.arange(256).reshape(16, 16) % 5 == 0)  # few measurements: 128 channels
+    x = torch.rand(16, 16, generator=torch.Generator().manual_seed(0))
+    spec = {"method": "auto", "iterations": 1, "early_stopping": "fixed", "tv_weight": 0.0,
+            "warm_start": {"image": "camera", "iterations": 3}}
+    result = run_method(spec, _problem(A, x), seed=0)
+    assert result.generator.channels == 128

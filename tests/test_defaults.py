@@ -5,7 +5,7 @@ import torch
 from csprior import build_generator, reconstruct
 from csprior.defaults import default_recipe
 from csprior.hybrid import TV_WEIGHT_GRID
-from csprior.operators import GaussianMatrix, PartialFourier
+from csprior.operators import Diagonal, GaussianMatrix, Identity, PartialFourier
 
 
 def _real_problem():
@@ -65,3 +65,27 @@ def test_the_recipe_budget_applies_when_the_caller_sets_none():
     y, A = _real_problem()
     result = reconstruct(y, A, tv_weight=0.0, patience=5, progress=False)
     assert result.params["iterations"] == default_recipe(A)["iterations"] == 6000
+
+
+def _few_measurements():
+    A = GaussianMatrix((16, 16), 64, seed=0)  # 25 % as many measurements as unknowns
+    return A(torch.rand(16, 16, generator=torch.Generator().manual_seed(1))), A
+
+
+def test_the_deep_decoder_is_wider_only_when_measurements_are_few():
+    y, A = _few_measurements()
+    assert default_recipe(A)["architecture"] == {"channels": 128}
+    assert default_recipe(_real_problem()[1])["architecture"] == {}  # 50 %
+    assert default_recipe(Identity((16, 16)))["architecture"] == {}
+    fifth = Diagonal(torch.arange(256).reshape(16, 16) % 5 == 0)  # inpainting: a fifth of the pixels
+    assert default_recipe(fifth)["architecture"] == {"channels": 128}
+    result = reconstruct(y, A, iterations=3, progress=False)
+    assert result.generator.channels == 128 and result.params["architecture"] == {"channels": 128}
+
+
+def test_caller_architecture_keywords_replace_the_recipes_one_by_one():
+    y, A = _few_measurements()
+    result = reconstruct(y, A, iterations=3, architecture={"depth": 3}, progress=False)
+    assert result.params["architecture"] == {"channels": 128, "depth": 3}
+    narrow = reconstruct(y, A, iterations=3, architecture={"channels": 16}, progress=False)
+    assert narrow.generator.channels == 16
