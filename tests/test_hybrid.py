@@ -77,3 +77,12 @@ def test_a_one_weight_grid_returns_one_image():
     _, A, y = _problem()
     result = choose_tv_weight(y, A, "deep-decoder", grid=[0.1], iterations=5, patience=None, progress=False)
     assert result.image.shape == A.in_shape and result.params["tv_weight"] == 0.1
+
+
+def test_a_sweep_of_a_prior_that_is_not_stacked_fits_each_weight_alone():
+    _, A, y = _problem()
+    options = dict(iterations=6, early_stopping="fixed", progress=False, seed=1)
+    sweep = reconstruct(y, A, "dip", tv_weight=[0.0, 0.5], **options)
+    alone = reconstruct(y, A, "dip", tv_weight=0.5, **options)
+    assert [p.params["tv_weight"] for p in sweep.problems] == [0.0, 0.5]
+    torch.testing.assert_close(sweep.image[1], alone.image, rtol=1e-5, atol=1e-6)
