@@ -67,17 +67,17 @@ def run_method(spec: dict, problem: Problem, seed: int, data_dir: Path | None = 
 
 
 def _run_generator(prior: str, kwargs: dict, problem: Problem, seed: int, data_dir: Path | None) -> Result:
-    from csprior.defaults import default_recipe
+    from csprior.defaults import default_recipe, recipe_architecture
     from csprior.reconstruct import reconstruct
 
     kwargs.setdefault("device", "cpu")
     if "warm_start" in kwargs:
         source_prior, architecture = prior, kwargs.get("architecture")
         if prior == "auto":  # the source must have the architecture the recipe will fit
-            recipe = default_recipe(problem.A)
-            source_prior, architecture = recipe["prior"], {**recipe["architecture"], **(architecture or {})}
+            source_prior = default_recipe(problem.A)["prior"]
+            architecture = recipe_architecture(problem.A, architecture)
         kwargs["warm_start"] = source_generator(source_prior, kwargs["warm_start"], problem.A, seed, data_dir,
-                                                kwargs.get("ensemble", 1), architecture or None)
+                                                kwargs.get("ensemble", 1), architecture)
     if kwargs.get("early_stopping") == "oracle":
         kwargs["x_true"] = problem.x_true
     return reconstruct(problem.y, problem.A, None if prior == "auto" else prior, seed=seed, progress=False,

@@ -40,21 +40,27 @@ import math
 from csprior.operators import LinearOperator
 
 REAL_IMAGE_RECIPE = {"prior": "deep-decoder", "iterations": 6000, "ema": 0.99, "tv_weight": "holdout",
-                     "warm_start": None, "architecture": {}}
+                     "warm_start": None}
 COMPRESSIVE_ARCHITECTURE = {"channels": 128}
 COMPRESSIVE_BELOW = 0.4  # measurements per unknown under which COMPRESSIVE_ARCHITECTURE is used
 COMPLEX_IMAGE_RECIPE = {"prior": "conv-decoder", "iterations": 6000, "ema": None, "tv_weight": "holdout",
-                        "warm_start": "phantom", "architecture": {}}
+                        "warm_start": "phantom"}
 
 
 def default_recipe(A: LinearOperator) -> dict:
     """The prior and the settings ``reconstruct`` uses for ``A`` when no prior is given:
     ``{"prior": name, "iterations": int, "ema": float | None, "tv_weight": float | "holdout",
     "warm_start": None | "phantom", "architecture": dict}`` (constructor keywords of the prior)."""
-    if A.is_complex:
-        return {**COMPLEX_IMAGE_RECIPE, "architecture": dict(COMPLEX_IMAGE_RECIPE["architecture"])}
-    compressive = measurement_count(A) < COMPRESSIVE_BELOW * math.prod(A.in_shape)
-    return {**REAL_IMAGE_RECIPE, "architecture": dict(COMPRESSIVE_ARCHITECTURE if compressive else {})}
+    recipe = dict(COMPLEX_IMAGE_RECIPE if A.is_complex else REAL_IMAGE_RECIPE)
+    compressive = not A.is_complex and measurement_count(A) < COMPRESSIVE_BELOW * math.prod(A.in_shape)
+    recipe["architecture"] = dict(COMPRESSIVE_ARCHITECTURE if compressive else {})
+    return recipe
+
+
+def recipe_architecture(A: LinearOperator, architecture: dict | None = None) -> dict | None:
+    """The recipe's generator keywords for ``A`` with the caller's ``architecture`` replacing them one
+    by one; None when both are empty."""
+    return {**default_recipe(A)["architecture"], **(architecture or {})} or None
 
 
 def measurement_count(A: LinearOperator) -> int:

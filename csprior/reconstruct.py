@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 from csprior import metrics
 from csprior.channels import channels_for, channels_to_input
-from csprior.defaults import default_recipe
+from csprior.defaults import default_recipe, recipe_architecture
 from csprior.holdout import split_measurements
 from csprior.hybrid import choose_tv_weight, smoothed_tv
 from csprior.operators import LinearOperator, check_tensor
@@ -187,8 +187,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         iterations = recipe["iterations"] if iterations is None else iterations
         ema = recipe["ema"] if ema is None else ema
         tv_weight = recipe["tv_weight"] if tv_weight is None else tv_weight
-        if architecture is None or isinstance(architecture, dict):  # the caller's keywords win
-            architecture = {**recipe["architecture"], **(architecture or {})} or None
+        if architecture is None or isinstance(architecture, dict):  # a bad type is named further on
+            architecture = recipe_architecture(A, architecture)
         if warm_start is None and len(A.in_shape) == 2:  # the phantom is one (H, W) image
             warm_start = recipe["warm_start"]
     tv_weight = 0.0 if tv_weight is None else tv_weight
@@ -550,7 +550,7 @@ def _held_losses(group: _Group, running: list[_Problem], measured, power) -> lis
         return None
     held_w = torch.stack([problem.held_w for problem in running])
     if group.k > 1 or group.settings.ema is not None:
-        power = (measured - torch.stack([p.y * p.scale for p in running])).abs().pow(2)
+        power = (measured - group.y[::group.k]).abs().pow(2)  # group.y: each problem's scaled y, K times
     return ((power * held_w).flatten(1).sum(1) / held_w.flatten(1).sum(1)).tolist()
 
 
