@@ -76,8 +76,10 @@ def _run_generator(prior: str, kwargs: dict, problem: Problem, seed: int, data_d
         if prior == "auto":  # the source must have the architecture the recipe will fit
             source_prior = default_recipe(problem.A)["prior"]
             architecture = recipe_architecture(problem.A, architecture)
+        # an independent ensemble fits its members as separate problems, each from one source
+        members = kwargs.get("ensemble", 1) if kwargs.get("ensemble_mode", "joint") == "joint" else 1
         kwargs["warm_start"] = source_generator(source_prior, kwargs["warm_start"], problem.A, seed, data_dir,
-                                                kwargs.get("ensemble", 1), architecture)
+                                                members, architecture)
     if kwargs.get("early_stopping") == "oracle":
         kwargs["x_true"] = problem.x_true
     return reconstruct(problem.y, problem.A, None if prior == "auto" else prior, seed=seed, progress=False,

@@ -110,7 +110,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
                 patience: int | None = 500, x_true: torch.Tensor | None = None, callback=None,
                 device=None, seed: int = 0, progress: bool = True, scale="auto",
                 data_consistency: bool = False, metrics_every: int = 10, ensemble: int = 1,
-                tv_weight=None, warm_start=None, architecture: dict | None = None) -> Result:
+                tv_weight=None, warm_start=None, architecture: dict | None = None,
+                ensemble_mode: str = "joint") -> Result:
     """Reconstruct ``x`` from ``y = A x (+ noise)`` with an untrained generator prior.
 
     Args:
@@ -152,8 +153,14 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
             put back (exact for partial Fourier, and for multi-coil with maps normalised to
             ``Σ|S|² = 1``).
         metrics_every: SSIM interval when ``x_true`` is given.
-        ensemble: number K of fits from different random initialisations per problem; their
-            average output is watched by the stopping rule and returned. K > 1 needs a named prior.
+        ensemble: number K of fits from different random initialisations per problem, averaged
+            (see ``ensemble_mode``). K > 1 needs a named prior.
+        ensemble_mode: ``"joint"``: the K members share one held-out split and their average output
+            is watched by one stopping rule and returned. ``"independent"``: each member is fitted
+            as a problem of its own (member k of problem i with ``seed + i + k``: its own
+            initialisation, held-out split, stop and, with ``tv_weight="holdout"``, λ) and the K
+            returned images are averaged, so that together the members use every measurement
+            (denoising 128², σ = 25/255: +0.3 dB over ``"joint"``, README "Measured results").
         tv_weight: λ ≥ 0 of the hybrid objective ``mean‖A G(θ) − y‖² + λ·mean TV(G(θ))``
             (``csprior.hybrid``); ``"holdout"``: λ chosen from ``csprior.hybrid.TV_WEIGHT_GRID``
             on the held-out measurements (one fit per candidate); a sequence of G weights: a sweep
@@ -171,7 +178,9 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     Returns:
         ``Result`` with ``image`` ``(*batch, *A.in_shape)`` (float32 or complex64), the history
         (``loss`` (mean over the ensemble's fit losses), ``holdout_loss``, ``psnr``, ``ssim``,
-        ``ssim_iteration``), the returned iteration and the reason, the fitted ``generator`` (as it
+        ``ssim_iteration``; member 0's for an independent ensemble, whose ``params["members"]``
+        lists every member's stop and λ and whose ``stop_iteration`` is the members' mean), the
+        returned iteration and the reason, the fitted ``generator`` (as it
         was when its fit ended), wall time (a problem fitted together with others gets an equal
         share of the joint fit's time) and parameter count (of all K members); batched inputs also
         carry ``problems``.
@@ -181,6 +190,14 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     check_tensor(y, A.out_shape, A.out_dtype if A.out_dtype is not None else A.in_dtype, "y")
     batch = tuple(y.shape[:y.ndim - len(A.out_shape)])
     truths = _check_truth(x_true, A, batch)
+    if _check_ensemble(ensemble, ensemble_mode, prior, tv_weight) == "independent" and ensemble > 1:
+        return _independent_ensemble(
+            y, A, prior, batch, ensemble, truths, seed=seed, iterations=iterations, lr=lr, optimizer=optimizer,
+            input_noise=input_noise, input_noise_anneal=input_noise_anneal, ema=ema,
+            early_stopping=early_stopping, holdout_fraction=holdout_fraction, patience=patience,
+            callback=callback, device=device, progress=progress, scale=scale,
+            data_consistency=data_consistency, metrics_every=metrics_every, tv_weight=tv_weight,
+            warm_start=warm_start, architecture=architecture)
     if prior is None:
         recipe = default_recipe(A)
         prior = recipe["prior"]
@@ -233,6 +250,57 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     result = Result.stack(results)
     result.image = result.image.reshape(*batch, *A.in_shape)
     return result
+
+
+ENSEMBLE_MODES = ("joint", "independent")
+
+
+def _check_ensemble(ensemble, ensemble_mode, prior, tv_weight) -> str:
+    """Validate the ensemble keywords; returns ``ensemble_mode``."""
+    if isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1:
+        raise ValueError(f"ensemble must be an int >= 1, got {ensemble!r}")
+    if ensemble_mode not in ENSEMBLE_MODES:
+        raise ValueError(f"ensemble_mode must be one of {ENSEMBLE_MODES}, got {ensemble_mode!r}")
+    if ensemble > 1 and prior is not None and not isinstance(prior, str):
+        raise ValueError("ensemble > 1 needs a named prior (a module cannot be re-initialised from "
+                         "other seeds); pass e.g. prior=\"deep-decoder\"")
+    if ensemble > 1 and ensemble_mode == "independent" and isinstance(tv_weight, (list, tuple)):
+        raise ValueError("a tv_weight sweep fits one problem with one seed; it cannot be combined with "
+                         "ensemble_mode=\"independent\" (give one weight or \"holdout\")")
+    return ensemble_mode
+
+
+def _independent_ensemble(y, A, prior, batch, members: int, truths, *, seed: int, **kwargs) -> Result:
+    """``ensemble_mode="independent"``: problem ``i`` is fitted as ``members`` copies, a batch of
+    problems with seeds ``seed + i + k``, and the copies' images ``(members, *A.in_shape)`` are
+    averaged; returns one result per problem as ``reconstruct`` does."""
+    problems = y.reshape(-1, *A.out_shape)
+    results = []
+    for index, y_one in enumerate(problems):
+        copies = y_one.expand(members, *A.out_shape)
+        truth = None if truths is None else truths[index].expand(members, *A.in_shape)
+        fitted = reconstruct(copies, A, prior, x_true=truth, seed=seed + index, ensemble=1, **kwargs)
+        results.append(_average_of_members(fitted))
+    result = Result.stack(results)
+    result.image = result.image.reshape(*batch, *A.in_shape)
+    return result
+
+
+def _average_of_members(fitted: Result) -> Result:
+    """One result from a batch of independently fitted copies of one problem."""
+    members = fitted.problems
+    first = members[0]
+    summary = [{"seed_offset": k, "stop_iteration": m.stop_iteration, "stop_reason": m.stop_reason,
+                "tv_weight": m.params.get("tv_weight")} for k, m in enumerate(members)]
+    reasons = sorted({m.stop_reason for m in members})
+    return Result(image=fitted.image.mean(dim=0), history=first.history,
+                  stop_iteration=round(sum(m.stop_iteration for m in members) / len(members)),
+                  stop_reason=reasons[0] if len(reasons) == 1 else "/".join(reasons),
+                  seconds=fitted.seconds, method=first.method,
+                  params={**first.params, "ensemble": len(members), "ensemble_mode": "independent",
+                          "members": summary},
+                  n_parameters=None if first.n_parameters is None else first.n_parameters * len(members),
+                  generator=fitted.generator)
 
 
 def _tv_weights(tv_weight, batch: tuple[int, ...]) -> list[float]:
@@ -293,13 +361,8 @@ def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, input
         raise ValueError(f"metrics_every must be positive, got {metrics_every}")
     if scale not in ("auto", True, False):
         raise ValueError(f'scale must be "auto", True or False, got {scale!r}')
-    if isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1:
-        raise ValueError(f"ensemble must be an int >= 1, got {ensemble!r}")
     if architecture is not None and not isinstance(architecture, dict):
         raise TypeError(f"architecture must be a dict of generator keywords, got {type(architecture).__name__}")
-    if ensemble > 1 and not isinstance(prior, str):
-        raise ValueError("ensemble > 1 needs a named prior (a module cannot be re-initialised from "
-                         "other seeds); pass e.g. prior=\"deep-decoder\"")
     return FitSettings(iterations=iterations, lr=lr, optimizer=optimizer,
                        input_noise=defaults["input_noise"] if input_noise is None else float(input_noise),
                        input_noise_anneal=bool(input_noise_anneal),
