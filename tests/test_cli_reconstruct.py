@@ -32,3 +32,14 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 3 and all(line.startswith("csprior: error:") for line in lines)
     assert "no-such-image" in lines[0] and "--out" in lines[1] and "ratio" in lines[2]
+
+
+def test_an_independent_ensemble_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "camera.png"
+    assert main(["reconstruct", "camera", "--size", "16", "--operator", "denoise", "--method", "deep-decoder",
+                 "--iterations", "10", "--ensemble", "2", "--independent", "--out", str(out)]) == 0
+    assert "PSNR" in capsys.readouterr().out and imread(out).shape == (16, 16)
+    assert main(["reconstruct", "camera", "--method", "tv", "--ensemble", "2", "--out", str(out)]) == 2
+    assert main(["reconstruct", "camera", "--ensemble", "0", "--out", str(out)]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert "--ensemble" in errors[0] and "tv" in errors[0] and "--ensemble must be at least 1" in errors[1]

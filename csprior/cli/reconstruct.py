@@ -35,6 +35,11 @@ def register(subparsers) -> None:
                              "(several fits); or one named prior or baseline")
     parser.add_argument("--iterations", type=int, default=None,
                         help="iteration budget (default: the method's own)")
+    parser.add_argument("--ensemble", type=int, default=1, metavar="K",
+                        help="average K fits from different initialisations (untrained priors only; default 1)")
+    parser.add_argument("--independent", action="store_true",
+                        help="fit the K members as independent problems, each with its own held-out split, "
+                             "stop and TV weight (ensemble_mode='independent'); default: one shared split")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, metavar="PNG", help="where to save the reconstruction")
     parser.add_argument("--npy", action="store_true", help="also save the float image as OUT with suffix .npy")
@@ -55,6 +60,7 @@ def _reconstruct(args) -> int:
     spec = {"method": args.method}
     if args.iterations is not None:
         spec["iterations"] = args.iterations
+    spec.update(_ensemble_options(args))
     result = run_method(spec, problem, seed=args.seed)
     image = result.image.detach().cpu().reshape(problem.reference.shape).clamp(0, 1)
     psnr = metrics.psnr(image, problem.reference, data_range=problem.data_range)
@@ -67,6 +73,19 @@ def _reconstruct(args) -> int:
     print(f"{args.method} on {describe_operator(problem_operator(args))}: PSNR {psnr:.2f} dB, SSIM {ssim:.4f}, "
           f"{result.seconds:.1f} s{stop}; saved {args.out}")
     return 0
+
+
+def _ensemble_options(args) -> dict:
+    from csprior.benchmarks.methods import GENERATOR_PRIORS
+
+    if args.ensemble < 1:
+        raise UserError(f"--ensemble must be at least 1, got {args.ensemble}")
+    if args.ensemble == 1 and not args.independent:
+        return {}
+    if args.method not in GENERATOR_PRIORS:
+        raise UserError(f"--ensemble and --independent apply to untrained priors {GENERATOR_PRIORS}, "
+                        f"not to the baseline {args.method!r}")
+    return {"ensemble": args.ensemble, "ensemble_mode": "independent" if args.independent else "joint"}
 
 
 def problem_operator(args) -> dict:
