@@ -23,6 +23,15 @@ and, on image 01, 30.23 against 28.94 (6000); 64² 10 % 24.32 against 24.02, 25 
 (``ablation-cs128``, ``ablation-small``). Denoising keeps 64 (128 channels: +0.24 dB on the plain
 fit at three times the cost, ``ablation-architecture``).
 
+Ensemble: with at least 40 % as many measurements as unknowns (denoising, inpainting of up to 60 %
+missing pixels, Gaussian CS at high ratios), where one fit of the recipe loses to TV or BM3D, the
+recipe is fitted four times as independent problems (``ensemble=4, ensemble_mode="independent"``:
+own initialisation, held-out split, λ and stop each; images averaged). Two Set11 images, the
+recipe with 6000 iterations: Gaussian 64² 50 % 36.54 against 36.11 dB (holdout TV 36.39),
+denoising 128² σ = 25/255 29.29 against 28.87 (BM3D 30.53), at about 2 and 4.7 times the seconds
+(``ablation-small``, ``ablation-denoise``, ``auto-independent4``). Below 40 % one fit is kept: it
+already beats oracle-tuned TV there and the 128-channel fit costs twice as much per iteration.
+
 Budget: 6000 iterations instead of the papers' 3000, because at high sampling ratios the fits are
 still improving at 3000 (the holdout stop ends them earlier where they are not): Gaussian 64² at
 50 %, the recipe with 6000: 36.11 dB against 34.16 with 3000; ConvDecoder at 4× from random
@@ -43,6 +52,8 @@ REAL_IMAGE_RECIPE = {"prior": "deep-decoder", "iterations": 6000, "ema": 0.99, "
                      "warm_start": None}
 COMPRESSIVE_ARCHITECTURE = {"channels": 128}
 COMPRESSIVE_BELOW = 0.4  # measurements per unknown under which COMPRESSIVE_ARCHITECTURE is used
+NON_COMPRESSIVE_ENSEMBLE = {"ensemble": 4, "ensemble_mode": "independent"}
+SINGLE_FIT = {"ensemble": 1, "ensemble_mode": "joint"}
 COMPLEX_IMAGE_RECIPE = {"prior": "conv-decoder", "iterations": 6000, "ema": None, "tv_weight": "holdout",
                         "warm_start": "phantom"}
 
@@ -50,10 +61,13 @@ COMPLEX_IMAGE_RECIPE = {"prior": "conv-decoder", "iterations": 6000, "ema": None
 def default_recipe(A: LinearOperator) -> dict:
     """The prior and the settings ``reconstruct`` uses for ``A`` when no prior is given:
     ``{"prior": name, "iterations": int, "ema": float | None, "tv_weight": float | "holdout",
-    "warm_start": None | "phantom", "architecture": dict}`` (constructor keywords of the prior)."""
+    "warm_start": None | "phantom", "architecture": dict, "ensemble": int, "ensemble_mode": str}``
+    (``architecture``: constructor keywords of the prior)."""
     recipe = dict(COMPLEX_IMAGE_RECIPE if A.is_complex else REAL_IMAGE_RECIPE)
     compressive = not A.is_complex and measurement_count(A) < COMPRESSIVE_BELOW * math.prod(A.in_shape)
     recipe["architecture"] = dict(COMPRESSIVE_ARCHITECTURE if compressive else {})
+    many_measurements = not A.is_complex and not compressive
+    recipe.update(NON_COMPRESSIVE_ENSEMBLE if many_measurements else SINGLE_FIT)
     return recipe
 
 

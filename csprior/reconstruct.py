@@ -109,9 +109,9 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
                 ema: float | None = None, early_stopping="holdout", holdout_fraction: float = 0.1,
                 patience: int | None = 500, x_true: torch.Tensor | None = None, callback=None,
                 device=None, seed: int = 0, progress: bool = True, scale="auto",
-                data_consistency: bool = False, metrics_every: int = 10, ensemble: int = 1,
+                data_consistency: bool = False, metrics_every: int = 10, ensemble: int | None = None,
                 tv_weight=None, warm_start=None, architecture: dict | None = None,
-                ensemble_mode: str = "joint") -> Result:
+                ensemble_mode: str | None = None) -> Result:
     """Reconstruct ``x`` from ``y = A x (+ noise)`` with an untrained generator prior.
 
     Args:
@@ -154,13 +154,15 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
             ``Σ|S|² = 1``).
         metrics_every: SSIM interval when ``x_true`` is given.
         ensemble: number K of fits from different random initialisations per problem, averaged
-            (see ``ensemble_mode``). K > 1 needs a named prior.
+            (see ``ensemble_mode``); None: 1 for a named prior, the recipe's choice when ``prior``
+            is None. K > 1 needs a named prior.
         ensemble_mode: ``"joint"``: the K members share one held-out split and their average output
             is watched by one stopping rule and returned. ``"independent"``: each member is fitted
             as a problem of its own (member k of problem i with ``seed + i + k``: its own
             initialisation, held-out split, stop and, with ``tv_weight="holdout"``, λ) and the K
             returned images are averaged, so that together the members use every measurement
             (denoising 128², σ = 25/255: +0.3 dB over ``"joint"``, README "Measured results").
+            None: ``"joint"``, or the recipe's choice when ``prior`` is None.
         tv_weight: λ ≥ 0 of the hybrid objective ``mean‖A G(θ) − y‖² + λ·mean TV(G(θ))``
             (``csprior.hybrid``); ``"holdout"``: λ chosen from ``csprior.hybrid.TV_WEIGHT_GRID``
             on the held-out measurements (one fit per candidate); a sequence of G weights: a sweep
@@ -190,6 +192,7 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     check_tensor(y, A.out_shape, A.out_dtype if A.out_dtype is not None else A.in_dtype, "y")
     batch = tuple(y.shape[:y.ndim - len(A.out_shape)])
     truths = _check_truth(x_true, A, batch)
+    ensemble, ensemble_mode = _resolve_ensemble(ensemble, ensemble_mode, A, prior, tv_weight)
     if _check_ensemble(ensemble, ensemble_mode, prior, tv_weight) == "independent" and ensemble > 1:
         return _independent_ensemble(
             y, A, prior, batch, ensemble, truths, seed=seed, iterations=iterations, lr=lr, optimizer=optimizer,
@@ -253,6 +256,15 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
 
 
 ENSEMBLE_MODES = ("joint", "independent")
+
+
+def _resolve_ensemble(ensemble, ensemble_mode, A: LinearOperator, prior, tv_weight) -> tuple:
+    """The caller's ensemble keywords, else the recipe's (no prior) or one plain fit (named prior);
+    a λ sweep of the recipe keeps one member, since a sweep cannot be an independent ensemble."""
+    recipe = default_recipe(A) if prior is None and not isinstance(tv_weight, (list, tuple)) else {}
+    ensemble = recipe.get("ensemble", 1) if ensemble is None else ensemble
+    ensemble_mode = recipe.get("ensemble_mode", "joint") if ensemble_mode is None else ensemble_mode
+    return ensemble, ensemble_mode
 
 
 def _check_ensemble(ensemble, ensemble_mode, prior, tv_weight) -> str:

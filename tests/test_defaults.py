@@ -89,3 +89,22 @@ def test_caller_architecture_keywords_replace_the_recipes_one_by_one():
     assert result.params["architecture"] == {"channels": 128, "depth": 3}
     narrow = reconstruct(y, A, iterations=3, architecture={"channels": 16}, progress=False)
     assert narrow.generator.channels == 16
+
+
+def test_with_many_measurements_the_recipe_is_an_independent_ensemble_of_four():
+    y, A = _real_problem()  # 50 %
+    assert (default_recipe(A)["ensemble"], default_recipe(A)["ensemble_mode"]) == (4, "independent")
+    assert default_recipe(Identity((16, 16)))["ensemble"] == 4
+    assert default_recipe(_few_measurements()[1])["ensemble"] == 1  # 25 %: one fit
+    complex_A = PartialFourier(torch.rand(16, 16, generator=torch.Generator().manual_seed(0)) < 0.5)
+    assert default_recipe(complex_A)["ensemble"] == 1
+    result = reconstruct(y, A, iterations=5, progress=False)
+    assert result.params["ensemble_mode"] == "independent" and len(result.params["members"]) == 4
+    single = reconstruct(y, A, iterations=5, ensemble=1, progress=False)  # the caller opts out
+    assert "members" not in single.params and single.params["ensemble"] == 1
+
+
+def test_a_tv_weight_sweep_of_the_recipe_is_one_fit_per_weight():
+    y, A = _real_problem()
+    sweep = reconstruct(y, A, iterations=3, tv_weight=[0.0, 0.1], progress=False)
+    assert sweep.image.shape == (2, 16, 16) and "members" not in sweep[0].params
