@@ -8,7 +8,9 @@ A leading batch dimension of ``y`` means independent problems: each gets its own
 ``seed + index``), its own held-out split and its own stopping rule. With ``ensemble=K`` every
 problem is fitted K times from different initialisations (member ``k`` uses the generator seed
 ``seed + index + k * ENSEMBLE_SEED_STRIDE``) and the average of the K outputs is what is
-watched, stopped and returned.
+watched, stopped and returned; with ``ensemble_mode="independent"`` the K members are instead K
+copies of the problem fitted as a batch (seeds ``seed + index + k``, so each has its own held-out
+split, stop and λ) and their returned images are averaged.
 
 All fits of one call run in lockstep, one iteration for every fit at a time. For the named priors
 ``"deep-decoder"`` and ``"conv-decoder"`` the P·K generators are stacked into one vectorised network
