@@ -24,8 +24,6 @@ from csprior.datasets import estimate_coil_maps, load_mri_set, rss, sense_combin
 from csprior.generators import ConvDecoder
 from csprior.operators import LinearOperator, MultiCoilPartialFourier, fft2c, ifft2c
 
-log = logging.getLogger(__name__)
-
 
 class CoilImagesFourier(LinearOperator):
     """``(coils, H, W)`` coil images -> their masked k-space ``(coils, H, W)``: the multi-coil model of
@@ -63,15 +61,16 @@ def rows(data_dir: Path, acceleration: int, iterations: int):
     """Yield ``(label, scores, stop, seconds)`` for each setting."""
     problem = _suite_problem(data_dir, acceleration)
     y, mask = problem.y, problem.A.mask
-    scan = load_mri_set(data_dir / "mri", "brain16ch_full")
+    full_kspace = load_mri_set(data_dir / "mri", "brain16ch_full").kspace
+    coil_truth = ifft2c(full_kspace)
     yield "zero-filled (RSS)", _scores(rss(ifft2c(y)), problem), "-", 0.0
-    full_maps = estimate_coil_maps(scan.kspace)
+    full_maps = estimate_coil_maps(full_kspace)
     settings = [("SENSE, maps from the measured centre, holdout stop", problem.A, "holdout"),
                 ("SENSE, maps from the measured centre, ORACLE stop", problem.A, "oracle"),
                 ("SENSE, ORACLE maps (full k-space), holdout stop", MultiCoilPartialFourier(mask, full_maps), "holdout"),
                 ("SENSE, ORACLE maps (full k-space), ORACLE stop", MultiCoilPartialFourier(mask, full_maps), "oracle")]
     for label, A, stop in settings:
-        truth = sense_combine(ifft2c(scan.kspace), A.maps) if stop == "oracle" else None
+        truth = sense_combine(coil_truth, A.maps) if stop == "oracle" else None
         start = time.perf_counter()
         result = reconstruct(y, A, "conv-decoder", iterations=iterations, early_stopping=stop, x_true=truth,
                              progress=False)
@@ -81,7 +80,7 @@ def rows(data_dir: Path, acceleration: int, iterations: int):
     for stop in ("holdout", "oracle"):
         start = time.perf_counter()
         result = reconstruct(y, coils, generator, iterations=iterations, early_stopping=stop, progress=False,
-                             x_true=ifft2c(scan.kspace) if stop == "oracle" else None)
+                             x_true=coil_truth if stop == "oracle" else None)
         label = f"coil images, no maps (authors' model), {'ORACLE' if stop == 'oracle' else 'holdout'} stop"
         yield label, _scores(rss(result.image), problem), result.stop_iteration, time.perf_counter() - start
 

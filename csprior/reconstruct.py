@@ -194,15 +194,6 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     check_tensor(y, A.out_shape, A.out_dtype if A.out_dtype is not None else A.in_dtype, "y")
     batch = tuple(y.shape[:y.ndim - len(A.out_shape)])
     truths = _check_truth(x_true, A, batch)
-    ensemble, ensemble_mode = _resolve_ensemble(ensemble, ensemble_mode, A, prior, tv_weight)
-    if _check_ensemble(ensemble, ensemble_mode, prior, tv_weight) == "independent" and ensemble > 1:
-        return _independent_ensemble(
-            y, A, prior, batch, ensemble, truths, seed=seed, iterations=iterations, lr=lr, optimizer=optimizer,
-            input_noise=input_noise, input_noise_anneal=input_noise_anneal, ema=ema,
-            early_stopping=early_stopping, holdout_fraction=holdout_fraction, patience=patience,
-            callback=callback, device=device, progress=progress, scale=scale,
-            data_consistency=data_consistency, metrics_every=metrics_every, tv_weight=tv_weight,
-            warm_start=warm_start, architecture=architecture)
     if prior is None:
         recipe = default_recipe(A)
         prior = recipe["prior"]
@@ -213,6 +204,19 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
             architecture = recipe_architecture(A, architecture)
         if warm_start is None and len(A.in_shape) == 2:  # the phantom is one (H, W) image
             warm_start = recipe["warm_start"]
+        if not isinstance(tv_weight, (list, tuple)):  # a λ sweep cannot be an independent ensemble
+            ensemble = recipe["ensemble"] if ensemble is None else ensemble
+            ensemble_mode = recipe["ensemble_mode"] if ensemble_mode is None else ensemble_mode
+    ensemble = 1 if ensemble is None else ensemble
+    ensemble_mode = "joint" if ensemble_mode is None else ensemble_mode
+    if _check_ensemble(ensemble, ensemble_mode, prior, tv_weight) == "independent" and ensemble > 1:
+        return _independent_ensemble(
+            y, A, prior, batch, ensemble, truths, seed=seed, iterations=iterations, lr=lr, optimizer=optimizer,
+            input_noise=input_noise, input_noise_anneal=input_noise_anneal, ema=ema,
+            early_stopping=early_stopping, holdout_fraction=holdout_fraction, patience=patience,
+            callback=callback, device=device, progress=progress, scale=scale,
+            data_consistency=data_consistency, metrics_every=metrics_every, tv_weight=tv_weight,
+            warm_start=warm_start, architecture=architecture)
     tv_weight = 0.0 if tv_weight is None else tv_weight
     warm_start = resolve_warm_start(warm_start, A, prior, seed=seed, architecture=architecture, device=device)
     if tv_weight == "holdout":
@@ -260,22 +264,13 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
 ENSEMBLE_MODES = ("joint", "independent")
 
 
-def _resolve_ensemble(ensemble, ensemble_mode, A: LinearOperator, prior, tv_weight) -> tuple:
-    """The caller's ensemble keywords, else the recipe's (no prior) or one plain fit (named prior);
-    a λ sweep of the recipe keeps one member, since a sweep cannot be an independent ensemble."""
-    recipe = default_recipe(A) if prior is None and not isinstance(tv_weight, (list, tuple)) else {}
-    ensemble = recipe.get("ensemble", 1) if ensemble is None else ensemble
-    ensemble_mode = recipe.get("ensemble_mode", "joint") if ensemble_mode is None else ensemble_mode
-    return ensemble, ensemble_mode
-
-
 def _check_ensemble(ensemble, ensemble_mode, prior, tv_weight) -> str:
     """Validate the ensemble keywords; returns ``ensemble_mode``."""
     if isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1:
         raise ValueError(f"ensemble must be an int >= 1, got {ensemble!r}")
     if ensemble_mode not in ENSEMBLE_MODES:
         raise ValueError(f"ensemble_mode must be one of {ENSEMBLE_MODES}, got {ensemble_mode!r}")
-    if ensemble > 1 and prior is not None and not isinstance(prior, str):
+    if ensemble > 1 and not isinstance(prior, str):
         raise ValueError("ensemble > 1 needs a named prior (a module cannot be re-initialised from "
                          "other seeds); pass e.g. prior=\"deep-decoder\"")
     if ensemble > 1 and ensemble_mode == "independent" and isinstance(tv_weight, (list, tuple)):
