@@ -20,6 +20,7 @@ class UserError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``csprior`` parser with every subcommand of ``SUBCOMMANDS`` that is installed."""
     parser = argparse.ArgumentParser(prog="csprior", description=(
         "Compressive sensing and inverse problems with untrained generator priors."))
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -36,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit code (0 success,
+    2 a user error reported in one line, 1 an unexpected failure, 130 interrupted)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
