@@ -49,7 +49,11 @@ def choose_tv_weight(y, A, prior, grid=TV_WEIGHT_GRID, **kwargs):
 
     The candidates are one sweep (``reconstruct(..., tv_weight=list(grid))``): the same seed, the
     same held-out split, fitted together (one stacked network for the Deep Decoder and the
-    ConvDecoder, so one application of ``A`` serves every candidate).
+    ConvDecoder, so one application of ``A`` serves every candidate). Every candidate runs to its
+    own stop: stopping the ones that trail early would be unsafe, because the held-out curves cross
+    (the recipe's sweep, one member: at 64² Gaussian 25 % and 50 % the eventual choice trailed the
+    leader at iteration 1000 by 21 to 36 %); a margin that never lost the choice in seven sweeps
+    saved only about 15 % of the iterations.
 
     Args:
         y: measurements ``(*A.out_shape)`` of one problem.
