@@ -166,7 +166,7 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
             (denoising 128², σ = 25/255: +0.3 dB over ``"joint"``, README "Measured results").
             None: ``"joint"``, or the recipe's choice when ``prior`` is None.
         tv_weight: λ ≥ 0 of the hybrid objective ``mean‖A G(θ) − y‖² + λ·mean TV(G(θ))``
-            (``csprior.hybrid``); ``"holdout"``: λ chosen from ``csprior.hybrid.TV_WEIGHT_GRID``
+            (``csprior.hybrid``); ``"holdout"``: λ chosen from ``csprior.hybrid.tv_weight_grid(A)``
             on the held-out measurements (one fit per candidate); a sequence of G weights: a sweep
             of one problem (``y`` without a batch axis), one fit per weight from the same seed and
             the same held-out split, fitted together, returned as a batch of G results; None: 0 for

@@ -4,7 +4,7 @@ import torch
 
 from csprior import build_generator, reconstruct
 from csprior.defaults import default_recipe
-from csprior.hybrid import TV_WEIGHT_GRID
+from csprior.hybrid import COMPLEX_TV_WEIGHT_GRID, TV_WEIGHT_GRID
 from csprior.operators import Diagonal, GaussianMatrix, Identity, PartialFourier
 
 
@@ -20,7 +20,8 @@ def test_no_prior_runs_the_real_image_recipe():
     assert result.method == recipe["prior"] == "deep-decoder"
     assert result.params["ema"] == recipe["ema"] == 0.99
     assert result.params["iterations"] == 15  # the caller's budget replaces the recipe's
-    assert result.params["tv_weight_rule"] == "holdout" and len(result.params["tv_weight_scores"]) == len(TV_WEIGHT_GRID)
+    assert result.params["tv_weight_rule"] == "holdout" and result.params["tv_weight_grid"] == list(TV_WEIGHT_GRID)
+    assert len(result.params["tv_weight_scores"]) == len(TV_WEIGHT_GRID)
 
 
 def test_no_prior_on_complex_data_runs_the_convdecoder_recipe():
@@ -28,6 +29,7 @@ def test_no_prior_on_complex_data_runs_the_convdecoder_recipe():
     y = A(torch.rand(16, 16, generator=torch.Generator().manual_seed(2)).to(torch.complex64))
     result = reconstruct(y, A, iterations=10, progress=False)
     assert result.method == "conv-decoder" and result.params["tv_weight_rule"] == "holdout"
+    assert result.params["tv_weight_grid"] == list(COMPLEX_TV_WEIGHT_GRID)  # finer: MRI wants small λ
     assert result.image.dtype == torch.complex64
 
 

@@ -4,8 +4,9 @@ import torch
 
 from csprior import reconstruct
 from csprior.baselines import total_variation
-from csprior.hybrid import TV_SMOOTHING, choose_tv_weight, smoothed_tv
-from csprior.operators import PixelSubsample
+from csprior.hybrid import (COMPLEX_TV_WEIGHT_GRID, TV_SMOOTHING, TV_WEIGHT_GRID, choose_tv_weight, smoothed_tv,
+                            tv_weight_grid)
+from csprior.operators import PartialFourier, PixelSubsample
 
 
 def test_smoothed_tv_approaches_the_exact_isotropic_tv():
@@ -86,3 +87,11 @@ def test_a_sweep_of_a_prior_that_is_not_stacked_fits_each_weight_alone():
     alone = reconstruct(y, A, "dip", tv_weight=0.5, **options)
     assert [p.params["tv_weight"] for p in sweep.problems] == [0.0, 0.5]
     torch.testing.assert_close(sweep.image[1], alone.image, rtol=1e-5, atol=1e-6)
+
+
+def test_the_grid_is_finer_at_its_small_end_for_complex_data():
+    _, A, _ = _problem()
+    complex_A = PartialFourier(torch.ones(8, 8, dtype=torch.bool))
+    assert tv_weight_grid(A) == TV_WEIGHT_GRID and tv_weight_grid(complex_A) == COMPLEX_TV_WEIGHT_GRID
+    assert COMPLEX_TV_WEIGHT_GRID[0] == 0.0 and max(COMPLEX_TV_WEIGHT_GRID) < max(TV_WEIGHT_GRID)
+    assert len([w for w in COMPLEX_TV_WEIGHT_GRID if 0 < w < min(TV_WEIGHT_GRID[1:])]) >= 3
