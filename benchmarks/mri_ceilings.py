@@ -46,7 +46,7 @@ class CoilImagesFourier(LinearOperator):
 
 def _suite_problem(data_dir: Path, acceleration: int):
     cells = [cell for cell in expand(load_suite("ablation-mri"), data_dir).cells
-             if cell.method == "zero-filled" and cell.config["operator"]["acceleration"] == acceleration]
+             if cell.method == "zero-filled" and cell.config["operator"].get("acceleration") == acceleration]
     return build_problem(cells[0].config, data_dir)
 
 
