@@ -5,8 +5,8 @@ texture noise, TV flattens texture), so their sum can beat both. The penalty is 
 of the generator's output, smoothed as ``√(|∂x|² + ε²)`` so that its gradient exists where the
 image is flat, and averaged over pixels so that one λ suits every image size.
 
-``choose_tv_weight`` picks λ from a grid (``tv_weight_grid``: finer at its small end for complex
-data, where the penalty weighs more) by the held-out measurements: every candidate is fitted
+``choose_tv_weight`` picks λ from a grid (``tv_weight_grid``: smaller weights for complex data,
+where the real grid's smallest nonzero λ was already too strong) by the held-out measurements: every candidate is fitted
 on the same split with the same stopping rule and the one whose held-out residual at its returned
 iterate is lowest wins. No ground truth is used.
 """
