@@ -13,8 +13,9 @@ results is used as the *pilot* of
 
 Pilots from different priors (the Deep Decoder default, oracle-tuned TV) show whether the prior
 matters once the second stage runs; BM3D's own first step (hard thresholding of grouped blocks)
-and full BM3D are printed as references. PSNR as the harness computes it (no clipping). σ is the problem's known noise level. Needs the optional
-package ``bm3d`` and stored images (``csprior bench run ablation-denoise``).
+and full BM3D are printed as references. PSNR as the harness computes it (no clipping); σ is the
+problem's known noise level. Needs the optional package ``bm3d`` and stored images
+(``csprior bench run ablation-denoise``).
 """
 from __future__ import annotations
 

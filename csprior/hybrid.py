@@ -6,9 +6,9 @@ of the generator's output, smoothed as ``√(|∂x|² + ε²)`` so that its grad
 image is flat, and averaged over pixels so that one λ suits every image size.
 
 ``choose_tv_weight`` picks λ from a grid (``tv_weight_grid``: smaller weights for complex data,
-where the real grid's smallest nonzero λ was already too strong) by the held-out measurements: every candidate is fitted
-on the same split with the same stopping rule and the one whose held-out residual at its returned
-iterate is lowest wins. No ground truth is used.
+where the real grid's smallest nonzero λ was already too strong) by the held-out measurements:
+every candidate is fitted on the same split with the same stopping rule and the one whose held-out
+residual at its returned iterate is lowest wins. No ground truth is used.
 """
 from __future__ import annotations
 
