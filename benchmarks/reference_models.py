@@ -33,16 +33,17 @@ def reference_deep_decoder(channels: int, depth: int, out_channels: int = 1, sig
 
 
 def reference_conv_decoder(sizes: Sequence[Sequence[int]], channels: int, out_channels: int = 2,
-                           kernel_size: int = 3, sigmoid: bool = False) -> nn.Sequential:
+                           kernel_size: int = 3, sigmoid: bool = False, bias: bool = False) -> nn.Sequential:
     """The authors' ``convdecoder(..., skips=False, need_last=True, bias=False,
-    upsample_mode="nearest")`` with the upsampling sizes ``sizes`` (``layers - 1`` of them)."""
+    upsample_mode="nearest")`` with the upsampling sizes ``sizes`` (``layers - 1`` of them);
+    ``bias=True`` gives deepinv's ``ConvDecoder`` layers (every convolution with a bias)."""
     layers: list[nn.Module] = []
     for size in sizes:
         layers += [nn.Upsample(size=tuple(size), mode="nearest"),
-                   nn.Conv2d(channels, channels, kernel_size, padding=(kernel_size - 1) // 2, bias=False),
+                   nn.Conv2d(channels, channels, kernel_size, padding=(kernel_size - 1) // 2, bias=bias),
                    nn.ReLU(), nn.BatchNorm2d(channels)]
-    layers += [nn.Conv2d(channels, channels, kernel_size, padding=(kernel_size - 1) // 2, bias=False),
-               nn.ReLU(), nn.BatchNorm2d(channels), nn.Conv2d(channels, out_channels, 1, bias=False)]
+    layers += [nn.Conv2d(channels, channels, kernel_size, padding=(kernel_size - 1) // 2, bias=bias),
+               nn.ReLU(), nn.BatchNorm2d(channels), nn.Conv2d(channels, out_channels, 1, bias=bias)]
     if sigmoid:
         layers.append(nn.Sigmoid())
     return nn.Sequential(*layers)

@@ -6,7 +6,11 @@ and input and are timed alternately, one iteration each, so that a change of mac
 both; the table gives the median milliseconds per iteration after ``--warmup`` untimed iterations,
 and the ratio reference / ours (the speed-up; above 1: ours is faster). Models: the Deep Decoder
 with 64 and 128 channels (depth 5, bilinear) and the ConvDecoder (64 channels, 7 layers, 3×3, one
-output channel). ``--compile`` adds a column for ``torch.compile`` of ours (compilation excluded).
+output channel) twice: with csprior's input size (8 pixels along the longer side, the authors'
+schedule) against their layers, and with deepinv's (``in_size=(4, 4)``, biases) against deepinv's
+own ``ConvDecoder`` when deepinv is installed (else the same layers as an ``nn.Sequential``); at
+256² deepinv's schedule doubles every layer, which csprior evaluates on the coarse grid
+(``csprior.generators.nearest_conv``). ``--compile`` adds a column for ``torch.compile`` of ours (compilation excluded).
 
 The second table is the throughput (instance-iterations per second) of fitting ``--batch``
 instances of the engine's default Deep Decoder and ConvDecoder at ``--batch-size``² (each with its
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import importlib.metadata
 import io
 import shlex
 import statistics
@@ -38,6 +43,10 @@ from .profile_fit import iteration_function
 from .reference_models import copy_parameters, reference_conv_decoder, reference_deep_decoder
 from .report_file import write_text_atomic
 
+# deepinv's ConvDecoder defaults (7 layers, input 4×4, biases), at 64 channels as in the issue
+DEEPINV_IN_SIZE = (4, 4)
+DEEPINV_ROW = "conv-decoder deepinv-arch k=64"
+
 
 def model_pairs(size: int) -> dict[str, tuple[Generator, nn.Module]]:
     """``name -> (ours, reference)`` with equal weights, for a ``size×size`` output."""
@@ -47,9 +56,30 @@ def model_pairs(size: int) -> dict[str, tuple[Generator, nn.Module]]:
         pairs[f"deep-decoder k={channels}"] = (ours, reference_deep_decoder(channels, 5))
     ours = ConvDecoder((size, size), channels=64, layers=7, out_channels=1)
     pairs["conv-decoder k=64"] = (ours, reference_conv_decoder(ours.sizes, 64, out_channels=1))
+    ours = ConvDecoder((size, size), channels=64, layers=7, out_channels=1, in_size=DEEPINV_IN_SIZE, bias=True)
+    pairs[DEEPINV_ROW] = (ours, deepinv_conv_decoder(ours))
     for ours, reference in pairs.values():
         copy_parameters(ours, reference)
     return pairs
+
+
+def deepinv_conv_decoder(ours: ConvDecoder) -> nn.Module:
+    """deepinv's own ``ConvDecoder`` with ``ours``'s shape when deepinv is installed, else the same
+    layers as an ``nn.Sequential`` (both register their parameters in csprior's order)."""
+    try:
+        from deepinv.models import ConvDecoder as DeepinvConvDecoder
+    except ImportError:
+        return reference_conv_decoder(ours.sizes, ours.channels, ours.out_channels, bias=True)
+    return DeepinvConvDecoder((ours.out_channels, *ours.out_shape), in_size=ours.in_size,
+                              layers=len(ours.blocks), channels=ours.channels)
+
+
+def deepinv_version() -> str | None:
+    """The installed deepinv's version, or None."""
+    try:
+        return importlib.metadata.version("deepinv")
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def _timed(step: Callable[[], None], device: torch.device) -> float:
@@ -141,6 +171,9 @@ def main(argv=None) -> None:
     print(f"# python -m csprior.benchmarks.speed {shlex.join(sys.argv[1:] if argv is None else argv)}")
     print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; device: {name}; torch "
           f"{torch.__version__}; median of {args.iterations} iterations (forward + MSE + backward + Adam step)")
+    version = deepinv_version()
+    print(f"reference of '{DEEPINV_ROW}': " + (f"deepinv {version}'s ConvDecoder" if version else
+          "deepinv's ConvDecoder layers as an nn.Sequential (deepinv is not installed)"))
     # per-iteration rows: ms/it of the reference and of csprior; batched rows: instance-iterations/s
     rows = [("table", "model", "size", "baseline", "csprior", "speed-up", "csprior compiled")]
     compiled = " compiled ms/it |" if args.compile else ""

@@ -24,6 +24,9 @@ FACTORIES = {
     "conv-decoder": lambda seed: ConvDecoder(SHAPE, channels=5, layers=3, out_channels=2, seed=seed),
     "conv-decoder-bias": lambda seed: ConvDecoder(SHAPE, channels=5, layers=3, out_channels=2, bias=True,
                                                   sigmoid=True, seed=seed),
+    # one exact doubling: the coarse-grid path of nearest_conv, grouped
+    "conv-decoder-doubling": lambda seed: ConvDecoder(SHAPE, channels=5, layers=2, out_channels=2,
+                                                      in_size=(10, 9), bias=True, seed=seed),
 }
 
 

@@ -109,11 +109,15 @@ def test_fast_path_equals_layer_by_layer_blocks(upsample, shape):
         assert _relative(model(), expected) < 1e-5
 
 
-@pytest.mark.parametrize("channels, side, dtype", [(64, 40, torch.float64), (6, 24, torch.float32)])
-def test_conv_decoder_fast_path_equals_reference_after_ten_adam_steps(channels, side, dtype):
+@pytest.mark.parametrize("channels, side, dtype, in_size", [(64, 40, torch.float64, None),
+                                                            (6, 24, torch.float32, None),
+                                                            (16, 64, torch.float64, (1, 1))])
+def test_conv_decoder_fast_path_equals_reference_after_ten_adam_steps(channels, side, dtype, in_size):
     # 64 channels in float64 for the reason given above (in float32 the reference is already ~4e-2
-    # away from itself in float64 after five steps)
-    ours = ConvDecoder((side, side), channels=channels, layers=7, out_channels=2, seed=6).to(dtype)
+    # away from itself in float64 after five steps); in_size (1, 1) doubles every layer (the
+    # coarse-grid path of nearest_conv)
+    ours = ConvDecoder((side, side), channels=channels, layers=7, out_channels=2, seed=6,
+                       in_size=in_size).to(dtype)
     reference = reference_conv_decoder(ours.sizes, channels, out_channels=2).to(dtype)
     copy_parameters(ours, reference)
     target = torch.randn(1, 2, side, side, generator=torch.Generator().manual_seed(3), dtype=dtype)

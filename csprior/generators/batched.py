@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Generator
-from .conv_decoder import ConvDecoder
+from .conv_decoder import ConvDecoder, upsample_conv
 from .deep_decoder import DeepDecoder, decode
 
 
@@ -148,14 +148,15 @@ class BatchedConvDecoder(BatchedGenerator):
         self.output_weight = stacked(lambda d: d.output.weight)
         self.output_bias = stacked(lambda d: d.output.bias) if has_bias else None
 
-    def _conv(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def _conv(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+              size: Sequence[int] | None = None) -> torch.Tensor:
         # (B, c_out, c_in, k, k) weights as one grouped convolution over (1, B·c_in, h, w)
         flat_bias = None if bias is None else bias.reshape(-1)
-        return F.conv2d(x, weight.flatten(0, 1), flat_bias, padding=weight.shape[-1] // 2, groups=self.batch)
+        return upsample_conv(x, size, weight.flatten(0, 1), flat_bias, groups=self.batch)
 
-    def _block(self, x: torch.Tensor, i: int) -> torch.Tensor:
+    def _block(self, x: torch.Tensor, i: int, size: Sequence[int] | None = None) -> torch.Tensor:
         bias = None if self.conv_biases is None else self.conv_biases[i]
-        x = torch.relu_(self._conv(x, self.conv_weights[i], bias))
+        x = torch.relu_(self._conv(x, self.conv_weights[i], bias, size))
         return F.batch_norm(x, None, None, self.norm_weights[i].reshape(-1), self.norm_biases[i].reshape(-1),
                             training=True, eps=self.eps)
 
@@ -163,7 +164,7 @@ class BatchedConvDecoder(BatchedGenerator):
         # channels-last, as in ConvDecoder.generate (oneDNN's faster layout, grouped convolutions too)
         x = z.reshape(1, -1, *z.shape[2:]).contiguous(memory_format=torch.channels_last)
         for i, size in enumerate(self.sizes):
-            x = self._block(F.interpolate(x, size=size, mode="nearest"), i)
+            x = self._block(x, i, size)
         x = self._block(x, len(self.sizes))
         out = self._conv(x, self.output_weight, self.output_bias)
         return out.contiguous().view(self.batch, self.out_channels, *self.out_shape)

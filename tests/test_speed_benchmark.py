@@ -1,0 +1,33 @@
+"""``python -m csprior.benchmarks.speed``: every timed pair computes one function, and the script
+prints its tables (tiny sizes, one iteration: a smoke test, not a timing)."""
+import csv
+
+import pytest
+import torch
+
+from csprior.benchmarks import speed
+
+
+@pytest.mark.parametrize("size", [64, 256])
+def test_each_pair_computes_the_same_function(size):
+    for label, (ours, reference) in speed.model_pairs(size).items():
+        if size == 256 and "deepinv" not in label:
+            continue  # only deepinv's schedule changes with the size (it doubles every layer at 256²)
+        ours, reference = ours.double(), reference.double()
+        with torch.no_grad():
+            expected = reference(ours.net_input)
+            got = ours()
+        assert got.shape == expected.shape, label
+        assert float((got - expected).norm() / expected.norm()) < 1e-10, label
+
+
+def test_main_prints_the_tables_and_writes_the_csv(tmp_path, capsys):
+    out = tmp_path / "speed.csv"
+    speed.main(["--sizes", "32", "--iterations", "1", "--warmup", "0", "--batch", "2", "--batch-size", "8",
+                "--models", speed.DEEPINV_ROW, "--csv", str(out)])
+    printed = capsys.readouterr().out
+    assert f"| {speed.DEEPINV_ROW} | 32² |" in printed
+    assert "reference of 'conv-decoder deepinv-arch k=64'" in printed
+    rows = list(csv.reader(out.read_text().splitlines()[1:]))
+    assert [row[1] for row in rows[1:]] == [speed.DEEPINV_ROW, "deep-decoder", "conv-decoder"]
+    assert all(float(row[5]) > 0 for row in rows[1:])
