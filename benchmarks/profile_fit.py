@@ -31,7 +31,8 @@ from torch.profiler import ProfilerActivity, profile
 
 from csprior.generators import ConvDecoder, DeepDecoder
 
-from .reference_models import copy_parameters, reference_conv_decoder, reference_deep_decoder
+from .reference_models import (copy_parameters, deepinv_architecture, deepinv_conv_decoder, reference_conv_decoder,
+                               reference_deep_decoder)
 
 KINDS = ("conv/GEMM", "upsample", "ReLU", "batch-norm", "sigmoid+loss", "Adam", "other")
 PHASES = ("forward", "backward", "optimizer")
@@ -52,8 +53,11 @@ def build_pair(model: str, size: int, channels: int) -> tuple[nn.Module, nn.Modu
     elif model == "conv-decoder":
         ours = ConvDecoder((size, size), channels=channels, layers=7, out_channels=1)
         reference = reference_conv_decoder(ours.sizes, channels, out_channels=1)
+    elif model == "conv-decoder-deepinv":
+        ours = deepinv_architecture((size, size), channels)
+        reference = deepinv_conv_decoder(ours)
     else:
-        raise ValueError(f'model must be "deep-decoder" or "conv-decoder", got {model!r}')
+        raise ValueError(f'model must be "deep-decoder", "conv-decoder" or "conv-decoder-deepinv", got {model!r}')
     copy_parameters(ours, reference)
     return ours, reference
 
@@ -174,7 +178,9 @@ def _print_breakdown(label: str, wall_ms: float, totals: dict[tuple[str, str, st
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="deep-decoder", choices=("deep-decoder", "conv-decoder"))
+    parser.add_argument("--model", default="deep-decoder", choices=("deep-decoder", "conv-decoder", "conv-decoder-deepinv"),
+                        help="conv-decoder-deepinv: deepinv's ConvDecoder architecture against deepinv's module "
+                             "(its layers as an nn.Sequential when deepinv is not installed)")
     parser.add_argument("--size", type=int, default=256, help="output side")
     parser.add_argument("--channels", type=int, default=64)
     parser.add_argument("--iterations", type=int, default=10, help="timed and profiled iterations")

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from csprior.generators import ConvDecoder
+
 
 def reference_deep_decoder(channels: int, depth: int, out_channels: int = 1, sigmoid: bool = True,
                            upsample_mode: str = "bilinear") -> nn.Sequential:
@@ -47,6 +49,23 @@ def reference_conv_decoder(sizes: Sequence[Sequence[int]], channels: int, out_ch
     if sigmoid:
         layers.append(nn.Sigmoid())
     return nn.Sequential(*layers)
+
+
+def deepinv_architecture(out_shape: Sequence[int], channels: int) -> ConvDecoder:
+    """csprior's ConvDecoder with deepinv's ``ConvDecoder`` defaults: 7 layers, input 4×4, biases,
+    one output channel."""
+    return ConvDecoder(out_shape, channels=channels, layers=7, out_channels=1, in_size=(4, 4), bias=True)
+
+
+def deepinv_conv_decoder(ours: ConvDecoder) -> nn.Module:
+    """deepinv's own ``ConvDecoder`` with ``ours``'s shape when deepinv is installed, else the same
+    layers as an ``nn.Sequential`` (both register their parameters in csprior's order)."""
+    try:
+        from deepinv.models import ConvDecoder as DeepinvConvDecoder
+    except ImportError:
+        return reference_conv_decoder(ours.sizes, ours.channels, ours.out_channels, bias=True)
+    return DeepinvConvDecoder((ours.out_channels, *ours.out_shape), in_size=ours.in_size,
+                              layers=len(ours.blocks), channels=ours.channels)
 
 
 @torch.no_grad()

@@ -40,11 +40,10 @@ from csprior.generators.base import Generator
 from csprior.generators.batched import stack_generators
 
 from .profile_fit import iteration_function
-from .reference_models import copy_parameters, reference_conv_decoder, reference_deep_decoder
+from .reference_models import (copy_parameters, deepinv_architecture, deepinv_conv_decoder, reference_conv_decoder,
+                               reference_deep_decoder)
 from .report_file import write_text_atomic
 
-# deepinv's ConvDecoder defaults (7 layers, input 4×4, biases), at 64 channels as in the issue
-DEEPINV_IN_SIZE = (4, 4)
 DEEPINV_ROW = "conv-decoder deepinv-arch k=64"
 
 
@@ -56,22 +55,11 @@ def model_pairs(size: int) -> dict[str, tuple[Generator, nn.Module]]:
         pairs[f"deep-decoder k={channels}"] = (ours, reference_deep_decoder(channels, 5))
     ours = ConvDecoder((size, size), channels=64, layers=7, out_channels=1)
     pairs["conv-decoder k=64"] = (ours, reference_conv_decoder(ours.sizes, 64, out_channels=1))
-    ours = ConvDecoder((size, size), channels=64, layers=7, out_channels=1, in_size=DEEPINV_IN_SIZE, bias=True)
+    ours = deepinv_architecture((size, size), 64)
     pairs[DEEPINV_ROW] = (ours, deepinv_conv_decoder(ours))
     for ours, reference in pairs.values():
         copy_parameters(ours, reference)
     return pairs
-
-
-def deepinv_conv_decoder(ours: ConvDecoder) -> nn.Module:
-    """deepinv's own ``ConvDecoder`` with ``ours``'s shape when deepinv is installed, else the same
-    layers as an ``nn.Sequential`` (both register their parameters in csprior's order)."""
-    try:
-        from deepinv.models import ConvDecoder as DeepinvConvDecoder
-    except ImportError:
-        return reference_conv_decoder(ours.sizes, ours.channels, ours.out_channels, bias=True)
-    return DeepinvConvDecoder((ours.out_channels, *ours.out_shape), in_size=ours.in_size,
-                              layers=len(ours.blocks), channels=ours.channels)
 
 
 def deepinv_version() -> str | None:

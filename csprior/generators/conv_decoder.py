@@ -18,7 +18,9 @@ of k×k convolutions. Their MRI scripts use ``num_layers=8``, 160 or 256 channel
 (at least 1) along the other, which gives the authors' ``[8, 4]`` for fastMRI's 640×368, and it is
 capped at ``out_shape``. BatchNorm uses batch statistics in every mode (``track_running_stats=False``).
 Activations are computed in the channels-last layout (faster on the CPU; the same arithmetic
-up to summation order), the output is returned contiguous.
+up to summation order), the output is returned contiguous. A layer whose upsampling doubles the
+size exactly (e.g. ``in_size=(4, 4)`` for 256², deepinv's default) convolves on the coarse grid
+(``nearest_conv``: the same function, 2.25× fewer multiply-adds for 3×3).
 Number of parameters: ``layers · (k²c² + 2c) + c·out_channels`` (+ ``layers · c`` with ``bias``).
 """
 from __future__ import annotations
