@@ -27,8 +27,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Generator
-from .conv_decoder import ConvDecoder, upsample_conv
+from .conv_decoder import ConvDecoder
 from .deep_decoder import DeepDecoder, decode
+from .nearest_conv import upsample_conv
 
 
 class BatchedGenerator(nn.Module):

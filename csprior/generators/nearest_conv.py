@@ -9,11 +9,13 @@ fewer). The four phase kernels are one convolution with ``4·c_out`` outputs; a 
 interleaves the phases into the fine grid. The mathematics is the layer's (a test compares the
 two in float64 to rounding); only the summation order differs.
 
-This is the ConvDecoder's upsample-then-convolve block whenever a layer doubles its size exactly
-(deepinv's default ``in_size=(4, 4)`` with power-of-two images, for instance). Other sizes keep
-``F.interpolate`` + ``F.conv2d``.
+``upsample_conv`` is the ConvDecoder's upsample-then-convolve step: the coarse-grid path whenever a
+layer doubles its size exactly (deepinv's default ``in_size=(4, 4)`` with power-of-two images, for
+instance), ``F.interpolate`` + ``F.conv2d`` for other sizes.
 """
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -100,3 +102,15 @@ def _phase_view(phase_shape, coarse_size, groups: int, shift: int) -> tuple[tupl
     size = (1, coarse_size[0], 2, coarse_size[1], 2, groups, channels)
     stride = (0, row, shift * row + 2 * channels, column, shift * column + channels, 4 * channels, 1)
     return size, stride
+
+
+def upsample_conv(x: torch.Tensor, size: Sequence[int] | None, weight: torch.Tensor,
+                  bias: torch.Tensor | None, groups: int = 1) -> torch.Tensor:
+    """Nearest upsampling of ``x`` ``(1, G·c_in, h, w)`` to ``size`` (None: none), then the k×k
+    convolution ``weight`` ``(G·c_out, c_in, k, k)`` with zero padding; an exact doubling takes the
+    coarse-grid path (``upsample2x_conv``, 2.25× fewer multiply-adds for 3×3)."""
+    if size is not None and weight.shape[-1] > 1 and doubles(x.shape[-2:], size):
+        return upsample2x_conv(x, weight, bias, groups)
+    if size is not None:
+        x = F.interpolate(x, size=tuple(size), mode="nearest")
+    return F.conv2d(x, weight, bias, padding=weight.shape[-1] // 2, groups=groups)
