@@ -15,6 +15,9 @@ this prints
   over the whole iteration and within the convolution/GEMM operators;
 - torch.matmul's GFLOP/s on this machine for a large square product and for the skinny products of
   a 1×1 convolution at this size, in both memory layouts.
+
+Like ``csprior.benchmarks.speed`` it keeps freed buffers (``csprior.freed_memory``) unless
+``--glibc-defaults`` is given; the header says which.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
+from csprior.freed_memory import keep_freed_memory
 from csprior.generators import ConvDecoder, DeepDecoder
 
 from .reference_models import (copy_parameters, deepinv_architecture, deepinv_conv_decoder, reference_conv_decoder,
@@ -187,6 +191,8 @@ def main(argv=None) -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--top", type=int, default=8, help="list the slowest operators (0: none)")
+    parser.add_argument("--glibc-defaults", action="store_true",
+                        help="leave glibc's allocator as it is (default: keep freed buffers, as csprior's fits do)")
     args = parser.parse_args(argv)
     if args.size < 32 or args.iterations < 1 or args.warmup < 0:
         parser.error("need --size >= 32, --iterations >= 1, --warmup >= 0")
@@ -195,8 +201,9 @@ def main(argv=None) -> None:
     ours, reference = build_pair(args.model, args.size, args.channels)
     target = torch.rand(1, 1, args.size, args.size, generator=torch.Generator().manual_seed(0))
     forward_flops, flops = conv_flops(reference, ours.net_input)
+    kept = not args.glibc_defaults and keep_freed_memory()
     print(f"{args.model}, {args.channels} channels, {args.size}²; CPU, {torch.get_num_threads()} threads; "
-          f"torch {torch.__version__}")
+          f"torch {torch.__version__}; allocator: {'freed buffers kept' if kept else 'glibc defaults'}")
     print(f"convolution FLOPs: {forward_flops / 1e9:.3f} G forward, {flops / 1e9:.3f} G per iteration")
     pixels = args.size * args.size
     c = args.channels

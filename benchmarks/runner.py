@@ -30,6 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from csprior import metrics as quality
+from csprior.freed_memory import keep_freed_memory
 
 from .methods import run_method, unavailable_methods
 from .problems import build_problem
@@ -200,8 +201,10 @@ def available_cores() -> int:
 
 
 def _limit_threads(threads: int) -> None:
-    """Pool initializer: each worker uses its share of the cores."""
+    """Pool initializer: each worker uses its share of the cores and keeps freed buffers, as the
+    ``csprior`` command line does (baselines included; ``csprior.freed_memory``)."""
     torch.set_num_threads(threads)
+    keep_freed_memory()
 
 
 def run_cell(cell: Cell, data_dir: str | None) -> dict:

@@ -17,6 +17,11 @@ instances of the engine's default Deep Decoder and ConvDecoder at ``--batch-size
 own target and seed) as one stacked network (``csprior.generators.batched``, one Adam on the sum
 of the losses, as ``csprior.reconstruct`` does) against fitting them one after another.
 ``--csv PATH`` also writes both tables to a CSV file (atomically).
+
+The process runs as ``csprior.reconstruct`` does on CPU, with glibc told to keep freed buffers
+(``csprior.freed_memory``), unless ``--glibc-defaults`` leaves the allocator as Python starts it
+(the environment the issue measured the reference in); both the reference and csprior run under
+the same setting, which the header names.
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from csprior.freed_memory import keep_freed_memory
 from csprior.generators import ConvDecoder, DeepDecoder, build_generator
 from csprior.generators.base import Generator
 from csprior.generators.batched import stack_generators
@@ -148,6 +154,8 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--csv", default=None, help="also write the tables to this CSV file")
+    parser.add_argument("--glibc-defaults", action="store_true",
+                        help="leave glibc's allocator as it is (default: keep freed buffers, as csprior's fits do)")
     args = parser.parse_args(argv)
     if args.iterations < 1 or args.warmup < 0 or any(s < 32 for s in args.sizes) or args.batch < 0 \
             or args.batch_size < 8:
@@ -156,6 +164,8 @@ def main(argv=None) -> None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    kept = not args.glibc_defaults and keep_freed_memory()
+    name += "; allocator: " + ("freed buffers kept (csprior.freed_memory)" if kept else "glibc defaults")
     print(f"# python -m csprior.benchmarks.speed {shlex.join(sys.argv[1:] if argv is None else argv)}")
     print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; device: {name}; torch "
           f"{torch.__version__}; median of {args.iterations} iterations (forward + MSE + backward + Adam step)")

@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 from csprior import metrics
 from csprior.channels import channels_for, channels_to_input
 from csprior.defaults import default_recipe, recipe_architecture
+from csprior.freed_memory import keep_freed_memory
 from csprior.holdout import split_measurements
 from csprior.hybrid import choose_tv_weight, smoothed_tv
 from csprior.operators import LinearOperator, check_tensor
@@ -87,6 +88,10 @@ class FitSettings:
 def default_device() -> torch.device:
     """CUDA when a GPU is present, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _runs_on_cpu(device) -> bool:
+    return (torch.device(device) if device is not None else default_device()).type == "cpu"
 
 
 def build_prior(prior, A: LinearOperator, seed: int, architecture: dict | None = None) -> nn.Module:
@@ -194,6 +199,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     check_tensor(y, A.out_shape, A.out_dtype if A.out_dtype is not None else A.in_dtype, "y")
     batch = tuple(y.shape[:y.ndim - len(A.out_shape)])
     truths = _check_truth(x_true, A, batch)
+    if _runs_on_cpu(device):
+        keep_freed_memory()  # every iteration's buffers reused instead of page-faulted back
     if prior is None:
         recipe = default_recipe(A)
         prior = recipe["prior"]

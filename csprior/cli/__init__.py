@@ -12,6 +12,8 @@ import importlib
 import logging
 import sys
 
+from csprior.freed_memory import keep_freed_memory
+
 SUBCOMMANDS = ["demo", "reconstruct", "mri", "bench", "paper"]
 
 
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    keep_freed_memory()  # the command line owns its process: fits and baselines reuse freed buffers
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
