@@ -5,7 +5,7 @@ import csv
 import pytest
 import torch
 
-from csprior.benchmarks import speed
+from csprior.benchmarks import freed_memory, speed
 
 
 @pytest.mark.parametrize("size", [64, 256])
@@ -28,6 +28,15 @@ def test_main_prints_the_tables_and_writes_the_csv(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"| {speed.DEEPINV_ROW} | 32² |" in printed
     assert "reference of 'conv-decoder deepinv-arch k=64'" in printed
+    assert "allocator: " in printed  # which allocator setting the timings ran under
     rows = list(csv.reader(out.read_text().splitlines()[1:]))
     assert [row[1] for row in rows[1:]] == [speed.DEEPINV_ROW, "deep-decoder", "conv-decoder"]
     assert all(float(row[5]) > 0 for row in rows[1:])
+
+
+def test_freed_memory_benchmark_runs_each_setting_in_its_own_process(capsys):
+    freed_memory.main(["--workloads", "stacked-deep-decoder", "--iterations", "2", "--repeats", "1"])
+    printed = capsys.readouterr().out
+    rows = [line.split("|")[1:-1] for line in printed.splitlines() if line.startswith("| stacked")]
+    assert [row[1].strip() for row in rows] == ["loop it/s", "stacked it/s"]
+    assert all(float(value) > 0 for row in rows for value in row[2:])
