@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from csprior.benchmarks.reference_models import copy_parameters, reference_conv_decoder, reference_deep_decoder
 from csprior.generators import ConvDecoder, DeepDecoder
-from csprior.generators.deep_decoder import _ReluNormLinear
+from csprior.generators.deep_decoder import _pixel_products, _ReluNormLinear
 
 LINEAR_KERNEL = torch.outer(torch.tensor([1.0, 3, 3, 1]), torch.tensor([1.0, 3, 3, 1])) / 16
 
@@ -83,10 +83,12 @@ def test_fast_path_gradients_equal_reference_gradients(dtype, tolerance):
         assert _relative(ours_p.grad, reference_p.grad) < tolerance
 
 
-def test_hand_written_backward_passes_gradcheck():
+@pytest.mark.parametrize("batch", [1, 2], ids=["one instance (1×1 convolutions)", "stacked (batched products)"])
+def test_hand_written_backward_passes_gradcheck(batch):
     gen = torch.Generator().manual_seed(0)
-    batch, pixels, channels, out = 2, 37, 5, 3
-    u = torch.randn(batch, pixels, channels, dtype=torch.float64, generator=gen, requires_grad=True)
+    channels, out = 5, 3
+    u = torch.randn(batch, channels, 7, 5, dtype=torch.float64, generator=gen)
+    u = u.contiguous(memory_format=torch.channels_last).requires_grad_()
     gamma = torch.rand(batch, channels, dtype=torch.float64, generator=gen).add_(0.5).requires_grad_()
     beta = torch.randn(batch, channels, dtype=torch.float64, generator=gen, requires_grad=True)
     weight = torch.randn(batch, out, channels, dtype=torch.float64, generator=gen, requires_grad=True)
@@ -95,6 +97,17 @@ def test_hand_written_backward_passes_gradcheck():
         # the forward pass rectifies its input in place, so gradcheck feeds it a fresh copy
         return _ReluNormLinear.apply(u.clone(), gamma, beta, weight, 1e-5)[0]
     assert torch.autograd.gradcheck(function, (u, gamma, beta, weight))
+
+
+def test_weight_gradient_by_onednn_equals_the_batched_product():
+    # from 64² pixels in float32 the weight gradient comes from oneDNN's convolution backward
+    gen = torch.Generator().manual_seed(0)
+    grad = torch.randn(1, 3, 64, 64, generator=gen).contiguous(memory_format=torch.channels_last)
+    x = torch.randn(1, 5, 64, 64, generator=gen).contiguous(memory_format=torch.channels_last)
+    expected = torch.einsum("bohw,bchw->boc", grad.double(), x.double())
+    batched_product = torch.bmm(grad.flatten(2), x.flatten(2).transpose(1, 2))  # the float32 path below 64²
+    # float32 sums of 4096 products: the two orders of summation err alike
+    assert _relative(_pixel_products(grad, x).double(), expected) < 4 * _relative(batched_product.double(), expected)
 
 
 @pytest.mark.parametrize("upsample", ["nearest", "bicubic", LINEAR_KERNEL], ids=["nearest", "bicubic", "kernel"])

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
@@ -40,17 +41,21 @@ from .upsampling import FixedUpsample, halving_sizes
 
 
 _SQUARES_CHUNK = 4096  # pixels × instances per chunk of the sum of squares: a temporary that stays in cache
+# from this many pixels up oneDNN's weight gradient of a 1×1 convolution beats torch.bmm (speed.md, fourth run)
+_CONV_WEIGHT_GRAD_PIXELS = 64 * 64
+# with fewer channels on either side (the output layer) oneDNN switches to a slow plain layout
+_CONV_MIN_CHANNELS = 16
 
 
 class _ReluNormLinear(torch.autograd.Function):
-    """``BatchNorm(ReLU(u)) @ weightᵀ`` per instance, with batch statistics.
+    """``BatchNorm(ReLU(u))`` followed by a 1×1 convolution, per instance, with batch statistics.
 
-    ``u`` is ``(B, N, C)`` or its ``(B, C, H, W)`` channels-last view; ``gamma``/``beta`` ``(B, C)``,
-    ``weight`` ``(B, C_out, C)``; returns ``(B, N, C_out)`` and ``u`` itself, rectified in place (it
-    is the fresh output of the layer before, kept once for the backward pass of both operations).
-    The variance is the mean of ``(r - E[r])²``, summed chunk by chunk after the mean (torch reduces
-    fast along this layout; ``var_mean`` does not); centring keeps channels whose spread is small
-    against their mean from losing digits.
+    ``u`` is a channels-last ``(B, C, H, W)`` map, ``gamma``/``beta`` ``(B, C)``, ``weight``
+    ``(B, C_out, C)``; returns the channels-last ``(B, C_out, H, W)`` map and ``u`` itself,
+    rectified in place (it is the fresh output of the layer before, kept once for the backward pass
+    of both operations). The variance is the mean of ``(r - E[r])²``, summed chunk by chunk after
+    the mean (torch reduces fast along this layout; ``var_mean`` does not); centring keeps channels
+    whose spread is small against their mean from losing digits.
     """
 
     @staticmethod
@@ -67,7 +72,7 @@ class _ReluNormLinear(torch.autograd.Function):
         scale = gamma * invstd
         shift = beta - mean * scale
         folded = weight * scale.unsqueeze(1)
-        out = torch.bmm(r, folded.transpose(1, 2)).add_(torch.bmm(weight, shift.unsqueeze(2)).transpose(1, 2))
+        out = _pointwise(u, folded, torch.bmm(weight, shift.unsqueeze(2)).squeeze(2))
         ctx.save_for_backward(u, weight, folded, mean, invstd, scale, shift)
         return out, u
 
@@ -78,9 +83,10 @@ class _ReluNormLinear(torch.autograd.Function):
             return None, None, None, None, None
         u, weight, folded, mean, invstd, scale, shift = ctx.saved_tensors
         r = _pixels_by_channels(u)
+        grad = grad.contiguous(memory_format=torch.channels_last)
         pixels = r.shape[1]
-        grad_sum = grad.sum(1)
-        cross = torch.bmm(grad.transpose(1, 2), r)  # Σ_p grad[p, o] r[p, c]
+        grad_sum = _pixels_by_channels(grad).sum(1)
+        cross = _pixel_products(grad, u)  # Σ_p grad[p, o] r[p, c]
         grad_weight = cross * scale.unsqueeze(1) + grad_sum.unsqueeze(2) * shift.unsqueeze(1)
         # g = grad @ weight is the gradient at the BatchNorm output; its sums over pixels are
         # Σ g = grad_sum @ weight and Σ g·r = Σ_o weight ⊙ cross, so g itself is never formed
@@ -88,27 +94,45 @@ class _ReluNormLinear(torch.autograd.Function):
         grad_gamma = invstd * ((weight * cross).sum(1) - mean * grad_beta)
         grad_u = None
         if ctx.needs_input_grad[0]:
-            # BatchNorm backward scale·(g - mean(g) - n·mean(g n)) = grad @ folded + coef_1 + coef_r·r,
-            # accumulated into one buffer, then ReLU's mask applied in place
+            # BatchNorm backward scale·(g - mean(g) - n·mean(g n)) = grad @ folded + coef_1 + coef_r·r:
+            # one 1×1 convolution with coef_1 as its bias, then r's term and ReLU's mask in place
             coef_r = -scale * invstd * grad_gamma / pixels
             coef_1 = -scale * grad_beta / pixels - coef_r * mean
-            grad_r = torch.addcmul(coef_1.unsqueeze(1), r, coef_r.unsqueeze(1)).baddbmm_(grad, folded)
+            grad_u = _pointwise(grad, folded.transpose(1, 2), coef_1)
+            grad_r = _pixels_by_channels(grad_u).addcmul_(r, coef_r.unsqueeze(1))
             torch.ops.aten.threshold_backward.grad_input(grad_r, r, 0, grad_input=grad_r)
-            grad_u = _like_input(grad_r, u.shape)
         return grad_u, grad_gamma, grad_beta, grad_weight, None
 
 
+def _pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Per-instance 1×1 convolution: channels-last ``x`` ``(B, C, H, W)``, ``weight`` ``(B, C_out, C)``,
+    ``bias`` ``(B, C_out)``; returns a new channels-last ``(B, C_out, H, W)`` tensor (not a view)."""
+    if x.shape[0] == 1 and min(weight.shape[1:]) >= _CONV_MIN_CHANNELS:
+        # oneDNN's channels-last 1×1 convolution runs 2-3× the GEMM rate of torch.bmm on this
+        # layout (benchmarks/results/speed.md, fourth run)
+        return F.conv2d(x, weight[0, :, :, None, None], bias[0]).contiguous(memory_format=torch.channels_last)
+    out = torch.empty((x.shape[0], weight.shape[1], *x.shape[2:]), dtype=x.dtype, device=x.device,
+                      memory_format=torch.channels_last)
+    torch.baddbmm(bias.unsqueeze(1), _pixels_by_channels(x), weight.transpose(1, 2), out=_pixels_by_channels(out))
+    return out
+
+
+def _pixel_products(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``Σ_p grad[b, o, p] x[b, c, p]`` ``(B, C_out, C)`` of channels-last ``grad`` ``(B, C_out, H, W)``
+    and ``x`` ``(B, C, H, W)``: the weight gradient of a 1×1 convolution."""
+    batch, channels, height, width = x.shape
+    if batch == 1 and height * width >= _CONV_WEIGHT_GRAD_PIXELS and min(grad.shape[1], channels) >= _CONV_MIN_CHANNELS \
+            and x.device.type == "cpu" and x.dtype == torch.float32:
+        weight_like = x.new_empty((grad.shape[1], channels, 1, 1))  # only its shape is read
+        products = torch.ops.aten.convolution_backward(grad, x, weight_like, None, [1, 1], [0, 0], [1, 1], False,
+                                                       [0, 0], 1, [False, True, False])[1]
+        return products.view(1, grad.shape[1], channels)
+    return torch.bmm(_pixels_by_channels(grad).transpose(1, 2), _pixels_by_channels(x))
+
+
 def _pixels_by_channels(x: torch.Tensor) -> torch.Tensor:
-    """``(B, N, C)`` view of a ``(B, N, C)`` stack or of a channels-last ``(B, C, H, W)`` map."""
-    return x if x.ndim == 3 else x.permute(0, 2, 3, 1).reshape(x.shape[0], -1, x.shape[1])
-
-
-def _like_input(x: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    """``(B, N, C)`` ``x`` viewed with ``shape`` (itself, or ``(B, C, H, W)`` channels-last)."""
-    if len(shape) == 3:
-        return x
-    batch, channels, height, width = shape
-    return x.view(batch, height, width, channels).permute(0, 3, 1, 2)
+    """``(B, N, C)`` view of a channels-last ``(B, C, H, W)`` map (a copy if it is not channels-last)."""
+    return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1, x.shape[1])
 
 
 def decode(z: torch.Tensor, conv_weights: Sequence[torch.Tensor], norm_weights: Sequence[torch.Tensor],
@@ -127,17 +151,18 @@ def decode(z: torch.Tensor, conv_weights: Sequence[torch.Tensor], norm_weights: 
 
     Returns ``(B, out_channels, *sizes[-1])`` of ``z``'s dtype (channels-last strides).
     """
-    batch, channels = z.shape[:2]
-    x = torch.bmm(_pixels_by_channels(z.contiguous(memory_format=torch.channels_last)),
-                  conv_weights[0].transpose(1, 2))
+    batch = z.shape[0]
+    # the first layer acts on the small input: one batched product, viewed channels-last
+    x = torch.bmm(_pixels_by_channels(z.contiguous(memory_format=torch.channels_last)), conv_weights[0].transpose(1, 2))
+    x = x.view(batch, *sizes[0], -1).permute(0, 3, 1, 2)
     next_weights = [*conv_weights[1:], output_weight]
     for i, (gamma, beta, weight) in enumerate(zip(norm_weights, norm_biases, next_weights)):
         if i + 1 < len(sizes):
-            x = upsample(_like_input(x, (batch, channels, *sizes[i])), sizes[i + 1])
-            if x._base is not None:  # the kernel upsampling crops a view; the ReLU works in place
-                x = x.clone(memory_format=torch.channels_last)
+            x = upsample(x, sizes[i + 1])
+        if x._base is not None:  # a view (the first layer's, the kernel upsampling's crop): the ReLU works in place
+            x = x.clone(memory_format=torch.channels_last)
         x, _ = _ReluNormLinear.apply(x, gamma, beta, weight, eps)
-    return _like_input(x, (batch, x.shape[-1], *sizes[-1]))
+    return x
 
 
 class DeepDecoderBlock(nn.Module):
