@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from csprior.benchmarks.reference_models import copy_parameters, reference_conv_decoder, reference_deep_decoder
 from csprior.generators import ConvDecoder, DeepDecoder
-from csprior.generators.deep_decoder import _pixel_products, _ReluNormLinear
+from csprior.generators.deep_decoder import _pixel_products, _pointwise, _ReluNormLinear
 
 LINEAR_KERNEL = torch.outer(torch.tensor([1.0, 3, 3, 1]), torch.tensor([1.0, 3, 3, 1])) / 16
 
@@ -97,6 +97,19 @@ def test_hand_written_backward_passes_gradcheck(batch):
         # the forward pass rectifies its input in place, so gradcheck feeds it a fresh copy
         return _ReluNormLinear.apply(u.clone(), gamma, beta, weight, 1e-5)[0]
     assert torch.autograd.gradcheck(function, (u, gamma, beta, weight))
+
+
+@pytest.mark.parametrize("batch, side", [(1, 8), (1, 128), (3, 8), (3, 128)])
+def test_pointwise_convolution_paths_equal_the_product(batch, side):
+    # one instance: a convolution; stacked: batched products below 128², a convolution each from 128²
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, 16, side, side, dtype=torch.float64, generator=gen).contiguous(memory_format=torch.channels_last)
+    weight = torch.randn(batch, 24, 16, dtype=torch.float64, generator=gen)
+    bias = torch.randn(batch, 24, dtype=torch.float64, generator=gen)
+    got = _pointwise(x, weight, bias)
+    expected = torch.einsum("boc,bchw->bohw", weight, x) + bias[:, :, None, None]
+    assert got.is_contiguous(memory_format=torch.channels_last) and got._base is None
+    assert _relative(got, expected) < 1e-12
 
 
 def test_weight_gradient_by_onednn_equals_the_batched_product():

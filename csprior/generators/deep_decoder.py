@@ -18,12 +18,13 @@ on ``out_shape`` otherwise).
 Number of parameters: ``(depth + 1)(k² + 2k) + k·out_channels``.
 
 How it is computed (``decode``, shared with ``csprior.generators.batched``): the same function,
-evaluated in a cheaper order. Activations are kept as ``(B, pixels, k)`` stacks (channels last), so
-each 1×1 convolution is one matrix product. A BatchNorm followed by a 1×1 convolution is affine in
+evaluated in a cheaper order. Activations are kept channels-last (``(B, pixels, k)`` in memory), so
+each 1×1 convolution is one oneDNN convolution per instance (or, for stacked instances on small
+images and for the output layer, one batched matrix product). A BatchNorm followed by a 1×1 convolution is affine in
 its input, ``W (a ⊙ r + s) = (W diag a) r + W s`` with ``a = γ / σ`` and ``s = β - μ a`` per channel,
 so the normalised activations are never stored: ``_ReluNormLinear`` computes the batch statistics of
 ``r``, folds them into the next weight and writes its backward pass out by hand (every reduction it
-needs comes from the one matrix product ``gradᵀ r``). Only the rounding differs from the layer-by-
+needs comes from the one product ``gradᵀ r``). Only the rounding differs from the layer-by-
 layer model (``tests/test_fast_path.py`` compares it with the authors' ``nn.Sequential``;
 ``python -m csprior.benchmarks.profile_fit`` shows where the time goes).
 """
@@ -43,6 +44,8 @@ from .upsampling import FixedUpsample, halving_sizes
 _SQUARES_CHUNK = 4096  # pixels × instances per chunk of the sum of squares: a temporary that stays in cache
 # from this many pixels up oneDNN's weight gradient of a 1×1 convolution beats torch.bmm (speed.md, fourth run)
 _CONV_WEIGHT_GRAD_PIXELS = 64 * 64
+# stacked instances: from this many pixels up a convolution per instance, concatenated, beats torch.bmm
+_STACKED_CONV_PIXELS = 128 * 128
 # with fewer channels on either side (the output layer) oneDNN switches to a slow plain layout
 _CONV_MIN_CHANNELS = 16
 
@@ -107,11 +110,13 @@ class _ReluNormLinear(torch.autograd.Function):
 def _pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """Per-instance 1×1 convolution: channels-last ``x`` ``(B, C, H, W)``, ``weight`` ``(B, C_out, C)``,
     ``bias`` ``(B, C_out)``; returns a new channels-last ``(B, C_out, H, W)`` tensor (not a view)."""
-    if x.shape[0] == 1 and min(weight.shape[1:]) >= _CONV_MIN_CHANNELS:
-        # oneDNN's channels-last 1×1 convolution runs 2-3× the GEMM rate of torch.bmm on this
-        # layout (benchmarks/results/speed.md, fourth run)
-        return F.conv2d(x, weight[0, :, :, None, None], bias[0]).contiguous(memory_format=torch.channels_last)
-    out = torch.empty((x.shape[0], weight.shape[1], *x.shape[2:]), dtype=x.dtype, device=x.device,
+    batch, _, height, width = x.shape
+    if min(weight.shape[1:]) >= _CONV_MIN_CHANNELS and (batch == 1 or height * width >= _STACKED_CONV_PIXELS):
+        # oneDNN's channels-last 1×1 convolution runs 2-3× the GEMM rate of torch.bmm on this layout
+        # (benchmarks/results/speed.md, fourth run); stacked instances pay a concatenation for it
+        outs = [F.conv2d(x[b:b + 1], weight[b, :, :, None, None], bias[b]) for b in range(batch)]
+        return (outs[0] if batch == 1 else torch.cat(outs)).contiguous(memory_format=torch.channels_last)
+    out = torch.empty((batch, weight.shape[1], height, width), dtype=x.dtype, device=x.device,
                       memory_format=torch.channels_last)
     torch.baddbmm(bias.unsqueeze(1), _pixels_by_channels(x), weight.transpose(1, 2), out=_pixels_by_channels(out))
     return out
@@ -121,6 +126,8 @@ def _pixel_products(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``Σ_p grad[b, o, p] x[b, c, p]`` ``(B, C_out, C)`` of channels-last ``grad`` ``(B, C_out, H, W)``
     and ``x`` ``(B, C, H, W)``: the weight gradient of a 1×1 convolution."""
     batch, channels, height, width = x.shape
+    # one instance: oneDNN's weight gradient from 64² pixels up; stacked: the batched product (as
+    # fast as a convolution per instance on the engine's default, measured)
     if batch == 1 and height * width >= _CONV_WEIGHT_GRAD_PIXELS and min(grad.shape[1], channels) >= _CONV_MIN_CHANNELS \
             and x.device.type == "cpu" and x.dtype == torch.float32:
         weight_like = x.new_empty((grad.shape[1], channels, 1, 1))  # only its shape is read
