@@ -9,11 +9,12 @@ from its heap (``M_MMAP_MAX = 0``) and to keep up to ``TRIM_THRESHOLD_BYTES`` of
 top, so the same buffers are reused from one iteration to the next. Peak memory is unchanged; the
 process holds on to up to 1 GiB it has freed until it exits.
 
-Measured on this project's 2-core machine (``benchmarks/results/speed.md``, 2 threads, ms per
-iteration): ``reconstruct(y, A)``'s default for denoising 128² (four members × five TV weights
-stacked) 257.6 → 167.5; Gaussian CS 128² at 25 % 243.6 → 204.3; 4-coil MRI 128² 1491 → 1217
-(warm start included); 8 stacked Deep Decoders at 64² 1.05× → 2.29× the throughput of a loop. A
-single 64-channel Deep Decoder at 256² gains little (its buffers are reused by glibc anyway).
+Measured on this project's 2-core machine (``python -m csprior.benchmarks.freed_memory``,
+``benchmarks/results/speed.md``, fourth run, 2 threads, seconds of ``reconstruct(y, A)`` for 40
+iterations): the default for denoising 128² 7.20 → 6.75; Gaussian CS 128² at 25 % 9.50 → 6.90;
+4-coil MRI 128² 47.7 → 40.9 (warm start included); 8 stacked Deep Decoders at 64² 417 → 645
+instance-iterations per second. Under glibc's defaults these figures also depend on what the
+process freed before (its mmap threshold adapts upwards), so they vary from run to run.
 
 ``csprior.reconstruct`` and the ``csprior`` command line call it on CPU; it acts once per process,
 only where the C library is glibc, and the environment variable ``CSPRIOR_KEEP_FREED_MEMORY=0``

@@ -4,8 +4,9 @@
 ConvDecoders) into one module whose ``forward()`` returns all B outputs ``(B, C, H, W)`` at once.
 Instance ``b`` computes exactly what ``g_b`` computes:
 
-- B Deep Decoders with ``k`` channels are one network on ``(B, pixels, k)`` stacks whose 1×1
-  convolutions are batched matrix products (``csprior.generators.deep_decoder.decode``);
+- B Deep Decoders with ``k`` channels are one network on channels-last ``(B, k, H, W)`` stacks whose
+  1×1 convolutions are batched matrix products, or one convolution per instance on large images
+  (``csprior.generators.deep_decoder.decode``);
 - B ConvDecoders with ``c`` channels are one network with ``B·c`` channels whose convolutions are
   grouped (``groups=B``); BatchNorm over ``B·c`` channels with a batch of one image normalises
   each instance's channels with their own statistics, and the fixed upsampling acts per channel.

@@ -111,9 +111,11 @@ def _pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> tor
     """Per-instance 1×1 convolution: channels-last ``x`` ``(B, C, H, W)``, ``weight`` ``(B, C_out, C)``,
     ``bias`` ``(B, C_out)``; returns a new channels-last ``(B, C_out, H, W)`` tensor (not a view)."""
     batch, _, height, width = x.shape
-    if min(weight.shape[1:]) >= _CONV_MIN_CHANNELS and (batch == 1 or height * width >= _STACKED_CONV_PIXELS):
+    if x.device.type == "cpu" and min(weight.shape[1:]) >= _CONV_MIN_CHANNELS \
+            and (batch == 1 or height * width >= _STACKED_CONV_PIXELS):
         # oneDNN's channels-last 1×1 convolution runs 2-3× the GEMM rate of torch.bmm on this layout
-        # (benchmarks/results/speed.md, fourth run); stacked instances pay a concatenation for it
+        # (benchmarks/results/speed.md, fourth run); stacked instances pay a concatenation for it.
+        # Not measured on GPUs, which keep the batched products
         outs = [F.conv2d(x[b:b + 1], weight[b, :, :, None, None], bias[b]) for b in range(batch)]
         return (outs[0] if batch == 1 else torch.cat(outs)).contiguous(memory_format=torch.channels_last)
     out = torch.empty((batch, weight.shape[1], height, width), dtype=x.dtype, device=x.device,
