@@ -65,7 +65,7 @@ def _mallinfo2():
 
 
 @pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
-def test_a_large_freed_tensor_stays_in_the_heap():
+def test_a_large_freed_tensor_stays_in_the_heap(fresh_state):
     mallinfo2 = _mallinfo2()
     assert freed_memory.keep_freed_memory() is True
     mapped_before = mallinfo2().hblkhd
