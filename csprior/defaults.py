@@ -14,7 +14,9 @@ results"), not from the papers: a named prior (``"deep-decoder"``, ...) keeps th
   SSIM 0.872 against 28.67 / 0.826 from random weights (``ablation-mri``). Hybrid, with the finer
   λ grid for complex data (``csprior.hybrid.COMPLEX_TV_WEIGHT_GRID``), 6000 iterations: 33.06 /
   0.940 at 4× (λ 0.001; the real grid chose λ 0: 31.35 / 0.889; holdout TV 32.05 / 0.921) and
-  20.42 / 0.503 at 8× (zero-filled 19.05 / 0.468). On a second scan, the 8-coil brain as acquired
+  20.42 / 0.503 at 8× (zero-filled 19.05 / 0.468), one mask; over three masks (``mri-seeds``)
+  31.77 / 0.921 at 4× (holdout TV 31.80 / 0.915) and 18.81 / 0.487 at 8× (zero-filled 19.38,
+  holdout TV 20.58). On a second scan, the 8-coil brain as acquired
   (Poisson ~8×), the recipe loses to TV: 30.18 / 0.825 against 36.31 / 0.940.
 
 Width: with fewer than 40 % as many measurements as unknowns (compressive sensing, strong
