@@ -86,7 +86,7 @@ def test_fast_path_gradients_equal_reference_gradients(dtype, tolerance):
 @pytest.mark.parametrize("batch", [1, 2], ids=["one instance (1×1 convolutions)", "stacked (batched products)"])
 def test_hand_written_backward_passes_gradcheck(batch):
     gen = torch.Generator().manual_seed(0)
-    channels, out = 5, 3
+    channels, out = 16, 16  # enough channels for the one-instance oneDNN path (_CONV_MIN_CHANNELS)
     u = torch.randn(batch, channels, 7, 5, dtype=torch.float64, generator=gen)
     u = u.contiguous(memory_format=torch.channels_last).requires_grad_()
     gamma = torch.rand(batch, channels, dtype=torch.float64, generator=gen).add_(0.5).requires_grad_()

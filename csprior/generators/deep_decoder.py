@@ -20,12 +20,12 @@ Number of parameters: ``(depth + 1)(k² + 2k) + k·out_channels``.
 How it is computed (``decode``, shared with ``csprior.generators.batched``): the same function,
 evaluated in a cheaper order. Activations are kept channels-last (``(B, pixels, k)`` in memory), so
 each 1×1 convolution is one oneDNN convolution per instance (or, for stacked instances on small
-images and for the output layer, one batched matrix product). A BatchNorm followed by a 1×1 convolution is affine in
-its input, ``W (a ⊙ r + s) = (W diag a) r + W s`` with ``a = γ / σ`` and ``s = β - μ a`` per channel,
-so the normalised activations are never stored: ``_ReluNormLinear`` computes the batch statistics of
-``r``, folds them into the next weight and writes its backward pass out by hand (every reduction it
-needs comes from the one product ``gradᵀ r``). Only the rounding differs from the layer-by-
-layer model (``tests/test_fast_path.py`` compares it with the authors' ``nn.Sequential``;
+images and for the output layer, one batched matrix product). A BatchNorm followed by a 1×1
+convolution is affine in its input, ``W (a ⊙ r + s) = (W diag a) r + W s`` with ``a = γ / σ`` and
+``s = β - μ a`` per channel, so the normalised activations are never stored: ``_ReluNormLinear``
+computes the batch statistics of ``r``, folds them into the next weight and writes its backward
+pass out by hand (every reduction it needs comes from the one product ``gradᵀ r``). Only the
+rounding differs from the layer-by-layer model (``tests/test_fast_path.py`` compares it with the authors' ``nn.Sequential``;
 ``python -m csprior.benchmarks.profile_fit`` shows where the time goes).
 """
 from __future__ import annotations
