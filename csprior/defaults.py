@@ -62,6 +62,8 @@ COMPRESSIVE_ARCHITECTURE = {"channels": 128}
 COMPRESSIVE_BELOW = 0.4  # measurements per unknown under which COMPRESSIVE_ARCHITECTURE is used
 NON_COMPRESSIVE_ENSEMBLE = {"ensemble": 4, "ensemble_mode": "independent"}
 SINGLE_FIT = {"ensemble": 1, "ensemble_mode": "joint"}
+SPARSE_KSPACE_BELOW = 0.2  # share of measured k-space samples under which SPARSE_KSPACE_ENSEMBLE is used
+SPARSE_KSPACE_ENSEMBLE = {"ensemble": 3, "ensemble_mode": "independent"}
 COMPLEX_IMAGE_RECIPE = {"prior": "conv-decoder", "iterations": 6000, "ema": None, "tv_weight": "holdout",
                         "warm_start": "phantom"}
 
@@ -75,8 +77,15 @@ def default_recipe(A: LinearOperator) -> dict:
     compressive = not A.is_complex and measurement_count(A) < COMPRESSIVE_BELOW * math.prod(A.in_shape)
     recipe["architecture"] = dict(COMPRESSIVE_ARCHITECTURE if compressive else {})
     many_measurements = not A.is_complex and not compressive
-    recipe.update(NON_COMPRESSIVE_ENSEMBLE if many_measurements else SINGLE_FIT)
+    recipe.update(NON_COMPRESSIVE_ENSEMBLE if many_measurements
+                  else SPARSE_KSPACE_ENSEMBLE if sparse_kspace(A) else SINGLE_FIT)
     return recipe
+
+
+def sparse_kspace(A: LinearOperator) -> bool:
+    """Complex data with under ``SPARSE_KSPACE_BELOW`` of the operator's outputs measured (MRI at
+    about 6× and beyond), where the recipe averages several fits and widens its λ grid."""
+    return A.is_complex and measurement_count(A) < SPARSE_KSPACE_BELOW * math.prod(A.out_shape)
 
 
 def recipe_architecture(A: LinearOperator, architecture: dict | None = None) -> dict | None:

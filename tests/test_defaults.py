@@ -4,8 +4,8 @@ import torch
 
 from csprior import build_generator, reconstruct
 from csprior.defaults import default_recipe
-from csprior.hybrid import COMPLEX_TV_WEIGHT_GRID, TV_WEIGHT_GRID
-from csprior.operators import Diagonal, GaussianMatrix, Identity, PartialFourier
+from csprior.hybrid import COMPLEX_TV_WEIGHT_GRID, SPARSE_KSPACE_TV_WEIGHT_GRID, TV_WEIGHT_GRID, tv_weight_grid
+from csprior.operators import Diagonal, GaussianMatrix, Identity, MultiCoilPartialFourier, PartialFourier
 
 
 def _real_problem():
@@ -104,6 +104,28 @@ def test_with_many_measurements_the_recipe_is_an_independent_ensemble_of_four():
     assert result.params["ensemble_mode"] == "independent" and len(result.params["members"]) == 4
     single = reconstruct(y, A, iterations=5, ensemble=1, progress=False)  # the caller opts out
     assert "members" not in single.params and single.params["ensemble"] == 1
+
+
+def _columns(count: int, size: int = 16) -> torch.Tensor:
+    mask = torch.zeros(size, size, dtype=torch.bool)
+    mask[:, size // 2 - count // 2: size // 2 - count // 2 + count] = True
+    return mask
+
+
+def test_sparsely_sampled_kspace_gets_three_independent_fits_and_the_wider_grid():
+    maps = torch.ones(4, 16, 16, dtype=torch.complex64) / 2
+    eighth = MultiCoilPartialFourier(_columns(2), maps)  # 2 of 16 columns, on every coil
+    quarter = MultiCoilPartialFourier(_columns(4), maps)
+    assert (default_recipe(eighth)["ensemble"], default_recipe(eighth)["ensemble_mode"]) == (3, "independent")
+    assert tv_weight_grid(eighth) == SPARSE_KSPACE_TV_WEIGHT_GRID and max(SPARSE_KSPACE_TV_WEIGHT_GRID) == 0.1
+    assert default_recipe(quarter)["ensemble"] == 1 and tv_weight_grid(quarter) == COMPLEX_TV_WEIGHT_GRID
+    fifth_real = Diagonal(_columns(2))  # real data keeps its own rules whatever the sampling
+    assert tv_weight_grid(fifth_real) == TV_WEIGHT_GRID and default_recipe(fifth_real)["ensemble"] == 1
+    x = torch.rand(16, 16, generator=torch.Generator().manual_seed(3)).to(torch.complex64)
+    result = reconstruct(eighth(x), eighth, iterations=4, progress=False)
+    members = result.params["members"]
+    assert len(members) == 3 and result.params["ensemble_mode"] == "independent"
+    assert result.params["tv_weight_grid"] == list(SPARSE_KSPACE_TV_WEIGHT_GRID)
 
 
 def test_a_tv_weight_sweep_of_the_recipe_is_one_fit_per_weight():
