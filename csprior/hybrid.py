@@ -17,6 +17,8 @@ import time
 
 import torch
 
+from csprior.defaults import sparse_kspace
+
 log = logging.getLogger(__name__)
 
 TV_SMOOTHING = 1e-3
@@ -57,8 +59,6 @@ def tv_weight_grid(A) -> tuple[float, ...]:
     """The candidate λ of ``tv_weight="holdout"`` for operator ``A``: ``SPARSE_KSPACE_TV_WEIGHT_GRID``
     for sparsely sampled complex data, ``COMPLEX_TV_WEIGHT_GRID`` for other complex data,
     ``TV_WEIGHT_GRID`` otherwise."""
-    from csprior.defaults import sparse_kspace
-
     if sparse_kspace(A):
         return SPARSE_KSPACE_TV_WEIGHT_GRID
     return COMPLEX_TV_WEIGHT_GRID if A.is_complex else TV_WEIGHT_GRID
