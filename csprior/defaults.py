@@ -19,13 +19,16 @@ results"), not from the papers: a named prior (``"deep-decoder"``, ...) keeps th
   holdout TV 20.58). On a second scan, the 8-coil brain as acquired
   (Poisson ~8×), the recipe (one fit, before the sparse-k-space ensemble) loses to TV: 30.18 /
   0.825 against 36.31 / 0.940.
-- Sparse k-space (``sparse_kspace``: under 20 % of the samples measured, MRI at about 6× and
+- Sparse k-space (``sparse_kspace``: under 20 % of the samples measured, MRI at 5× and
   beyond): the complex recipe fitted three times as independent problems, λ grid up to 0.1
   (``csprior.hybrid.SPARSE_KSPACE_TV_WEIGHT_GRID``). 16-coil brain at 8×, three masks
   (``mri-seeds``, ``auto-independent3``): 20.57 ± 1.11 dB / 0.531 against one fit's 18.81 ± 2.42 /
   0.487, zero-filled 19.38 and holdout TV 20.58, at about 6 times one fit's seconds. One λ shared
   by the three fits, chosen on their summed held-out residuals, did worse in a scratch sweep
   (20.05 against 20.66 for a λ per fit): a fit stopped early on a high-energy column dominates the sum.
+  At 6× (``brain16ch-6x``) the three fits lost to one (masks 1 and 2: 24.21 against 25.73 dB and
+  19.59 against 20.77; holdout TV 25.94 and 23.40), so the 20 % switch is too high: measured only
+  as harmful below 8×.
 
 Width: with fewer than 40 % as many measurements as unknowns (compressive sensing, strong
 subsampling or inpainting) the Deep Decoder gets 128 channels instead of the authors' 64, at about
@@ -92,7 +95,8 @@ def default_recipe(A: LinearOperator) -> dict:
 
 def sparse_kspace(A: LinearOperator) -> bool:
     """Complex data with under ``SPARSE_KSPACE_BELOW`` of the operator's outputs measured (MRI at
-    about 6× and beyond), where the recipe averages several fits and widens its λ grid."""
+    5× and beyond; shown to pay at 8× only), where the recipe averages several fits and widens its
+    λ grid."""
     return A.is_complex and measurement_count(A) < SPARSE_KSPACE_BELOW * math.prod(A.out_shape)
 
 
