@@ -128,6 +128,13 @@ def test_sparsely_sampled_kspace_gets_three_independent_fits_and_the_wider_grid(
     assert result.params["tv_weight_grid"] == list(SPARSE_KSPACE_TV_WEIGHT_GRID)
 
 
+@pytest.mark.parametrize("columns, ensemble", [(15, 3), (16, 3), (17, 1), (18, 1)])
+def test_the_sparse_kspace_switch_sits_between_the_measured_7x_and_6x_masks(columns, ensemble):
+    # 96-column masks of mri-seeds: 7× measured 15 and 16 columns (three fits won), 6× 17 and 18 (they lost)
+    A = MultiCoilPartialFourier(_columns(columns, size=96), torch.ones(1, 96, 96, dtype=torch.complex64))
+    assert default_recipe(A)["ensemble"] == ensemble
+
+
 def test_a_tv_weight_sweep_of_the_recipe_is_one_fit_per_weight():
     y, A = _real_problem()
     sweep = reconstruct(y, A, iterations=3, tv_weight=[0.0, 0.1], progress=False)
