@@ -18,7 +18,9 @@ results"), not from the papers: a named prior (``"deep-decoder"``, ...) keeps th
   31.77 / 0.921 at 4× (holdout TV 31.80 / 0.915) and 18.81 / 0.487 at 8× (zero-filled 19.38,
   holdout TV 20.58). On a second scan, the 8-coil brain as acquired
   (Poisson ~8×), the recipe (one fit, before the sparse-k-space ensemble) loses to TV: 30.18 /
-  0.825 against 36.31 / 0.940.
+  0.825 against 36.31 / 0.940. The Deep Decoder with the same hybrid is weaker on both scans
+  (``ablation-mri``, ``brain16ch-dd``, ``brain8ch-dd``): 30.63 dB at 4×, 14.49 at 8× (one fit stopped at
+  iteration 13), 28.07 on the 8-coil scan.
 - Sparse k-space (``sparse_kspace``: under 17 % of the samples measured, Cartesian MRI at about
   7× and beyond): the complex recipe fitted three times as independent problems, λ grid up to 0.1
   (``csprior.hybrid.SPARSE_KSPACE_TV_WEIGHT_GRID``). 16-coil brain at 8×, three masks

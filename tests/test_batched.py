@@ -4,6 +4,8 @@ B stacked Deep Decoders or ConvDecoders give each instance the output, the gradi
 trajectory of the generator it was copied from; ``reconstruct`` on a batch of problems gives each
 problem what fitting it alone gives, with its own stopping; ``ensemble=K`` averages K seeded fits.
 """
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -12,8 +14,10 @@ from csprior import reconstruct
 from csprior.generators import ConvDecoder, DeepDecoder, DeepImagePrior, build_generator
 from csprior.generators.batched import can_stack, stack_generators
 from csprior.holdout import split_measurements
-from csprior.operators import MatrixOperator
+from csprior.operators import Identity, MatrixOperator
 from csprior.reconstruct import ENSEMBLE_SEED_STRIDE
+
+ENGINE = sys.modules["csprior.reconstruct"]  # the module (the package re-exports the function under its name)
 
 LINEAR_KERNEL = torch.outer(torch.tensor([1.0, 3, 3, 1]), torch.tensor([1.0, 3, 3, 1])) / 16
 SHAPE = (20, 18)
@@ -147,8 +151,11 @@ def float64():
 
 
 @pytest.mark.usefixtures("float64")
-@pytest.mark.parametrize("prior", ["deep-decoder", "conv-decoder"])
-def test_batch_of_problems_equals_each_problem_fitted_alone(prior):
+@pytest.mark.parametrize("prior, loop_from_pixels", [("deep-decoder", None), ("conv-decoder", None),
+                                                     ("conv-decoder", 0)])
+def test_batch_of_problems_equals_each_problem_fitted_alone(prior, loop_from_pixels, monkeypatch):
+    if loop_from_pixels is not None:  # ConvDecoders fitted one problem after another, as on large images
+        monkeypatch.setattr(ENGINE, "_LOOP_CONV_DECODERS_FROM_PIXELS", loop_from_pixels)
     A, y = _problems(3)
     options = dict(iterations=200, early_stopping="holdout", patience=20, progress=False)
     together = reconstruct(y, A, prior, **options)
@@ -159,6 +166,16 @@ def test_batch_of_problems_equals_each_problem_fitted_alone(prior):
         assert together[i].params["iterations_run"] == stops[i]
         assert together[i].stop_iteration == single.stop_iteration
         assert _relative(together.image[i], single.image) < 1e-10
+
+
+def test_conv_decoders_of_128_squared_and_up_loop_on_cpu_only():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")  # a device name: no GPU needed to decide
+    small, large = Identity((96, 96)), Identity((128, 128))
+    assert ENGINE._fits_in_lockstep("conv-decoder", small, cpu)
+    assert not ENGINE._fits_in_lockstep("conv-decoder", large, cpu)
+    assert ENGINE._fits_in_lockstep("conv-decoder", large, cuda)
+    assert ENGINE._fits_in_lockstep("deep-decoder", large, cpu)
+    assert not ENGINE._fits_in_lockstep("dip", small, cpu)
 
 
 @pytest.mark.usefixtures("float64")

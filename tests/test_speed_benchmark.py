@@ -40,3 +40,16 @@ def test_freed_memory_benchmark_runs_each_setting_in_its_own_process(capsys):
     rows = [line.split("|")[1:-1] for line in printed.splitlines() if line.startswith("| stacked")]
     assert [row[1].strip() for row in rows] == ["loop it/s", "stacked it/s"]
     assert all(float(value) > 0 for row in rows for value in row[2:])
+
+
+def test_sweep_grouping_prints_both_ways_and_leaves_the_switch_as_it_was(capsys):
+    from csprior.benchmarks import sweep_grouping
+
+    engine = sweep_grouping._engine
+    switch = engine._LOOP_CONV_DECODERS_FROM_PIXELS
+    sweep_grouping.main(["24x32", "--iterations", "1"])
+    row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 24×32 |")]
+    assert len(row) == 1 and len(row[0].split("|")) == 6
+    assert engine._LOOP_CONV_DECODERS_FROM_PIXELS == switch
+    with pytest.raises(SystemExit):
+        sweep_grouping.main(["24by32"])
