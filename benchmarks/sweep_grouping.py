@@ -3,10 +3,11 @@
 The TV hybrid fits one ConvDecoder per candidate λ. ``csprior.reconstruct`` can fit those problems
 in lockstep as one grouped network (``csprior.generators.batched``) or one after another; on CPU it
 stacks them below ``_LOOP_CONV_DECODERS_FROM_PIXELS`` and loops from there up. This script times
-both ways on the engine itself: a Shepp–Logan phantom resized to each size, 8 simulated coils, a 4×
-random column mask, ``reconstruct(y, A, "conv-decoder", tv_weight=[five λ], early_stopping="fixed")``;
-each way twice, alternately, the faster of the two kept. It prints milliseconds per iteration of the
-whole sweep and the ratio stacked / looped (above 1: looping is faster).
+both ways on the engine itself: a Shepp–Logan phantom of each size, 8 simulated coils, a 4× random
+column mask (as the suites draw it),
+``reconstruct(y, A, "conv-decoder", tv_weight=[five λ], early_stopping="fixed")``; each way twice,
+alternately, the faster of the two kept. It prints milliseconds per iteration of the whole sweep and
+the ratio stacked / looped (above 1: looping is faster).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import time
 import torch
 
 from csprior import operators as ops
+from csprior.benchmarks.problems import _cartesian_mask
 from csprior.datasets import shepp_logan, simulated_coil_maps
 from csprior.hybrid import COMPLEX_TV_WEIGHT_GRID
 from csprior.reconstruct import reconstruct
@@ -27,11 +29,9 @@ _ALWAYS_LOOP, _NEVER_LOOP = 0, float("inf")
 
 def sweep_problem(shape: tuple[int, int], coils: int = 8):
     """``(y, A)``: the phantom at ``shape`` through ``coils`` simulated coils and a 4× column mask."""
-    columns, _ = ops.fastmri_mask("random", shape[1], [0.08], [4], seed=0)
-    mask = torch.as_tensor(columns, dtype=torch.bool).reshape(-1).expand(*shape).clone()
+    mask = _cartesian_mask({"acceleration": 4, "mask": "random"}, shape, seed=0)
     A = ops.MultiCoilPartialFourier(mask, simulated_coil_maps(shape, coils, seed=0))
-    image = torch.nn.functional.interpolate(shepp_logan(256)[None, None], size=shape)[0, 0]
-    return A(image.to(torch.complex64)), A
+    return A(shepp_logan(shape).to(torch.complex64)), A
 
 
 def sweep_ms(y, A, loop_from_pixels: float, iterations: int) -> float:

@@ -17,7 +17,7 @@ All fits of one call run in lockstep, one iteration for every fit at a time. For
 (``csprior.generators.batched``); their loss is the SUM of the per-fit losses, so each fit gets the
 gradient of its own problem and one Adam over the stacked parameters takes P·K independent steps.
 On CPU, ConvDecoders of at least 128×128 pixels are the exception: there the problems are fitted one
-after another (each with its K members stacked), 5 to 17 % faster per iteration as measured.
+after another (each with its K members stacked): the grouped network took 4 to 17 % longer per iteration there.
 A problem whose rule stops keeps its best iterate and its fits are dropped from the stack, so the
 remaining fits run faster; the loop ends when every problem has stopped or the budget is spent.
 Other priors (``"dip"``, a user's module) fit one problem after another, its K members in lockstep.
