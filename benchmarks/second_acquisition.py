@@ -1,0 +1,155 @@
+"""The 8-coil brain scored on k-space no method has seen (python -m csprior.benchmarks.second_acquisition).
+
+The shared data hold two Poisson-disc undersamplings of one 8-coil axial scan: BART's
+(``brain8ch_poisson_bart``, 12.7 % of k-space; the suites reconstruct from it) and SigPy's
+(``brain8ch_poisson_sigpy``, 12.4 %). Transposed, flipped along its second axis and scaled, SigPy's
+copy equals BART's on the positions both measured (to about 3e-7), so its other positions are
+measurements that no method fitted or held out. Every method of the ``mri-second-acquisition``
+suite reconstructs from BART's copy exactly as a suite cell does; its complex image is then pushed
+through the same SENSE model (coil maps from BART's measured centre) onto those positions and
+scored by the normalised error there, in dB: ``10 log10(‖A_u x − y_u‖² / ‖y_u‖²)``, lower is better,
+0 dB for an image that predicts zeros. This needs no reference image; PSNR / SSIM of the magnitude
+against the suites' reference (BART's PICS image) are printed beside it.
+
+Complex images are kept in ``--out``/images (so a rerun skips finished methods) and the table is
+written to ``--out``/table.md, both atomically.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from csprior import metrics
+from csprior.benchmarks.methods import run_method
+from csprior.benchmarks.problems import Problem, build_problem
+from csprior.benchmarks.report_file import write_bytes_atomic, write_text_atomic
+from csprior.benchmarks.suite import expand, load_suite, resolve_data_dir
+from csprior.operators import MultiCoilPartialFourier
+
+log = logging.getLogger(__name__)
+
+SUITE = "mri-second-acquisition"
+SECOND_COPY = Path("mri") / "brain8ch_poisson_sigpy" / "cartesian_ksp.npy"
+AGREEMENT = 1e-4  # relative misfit on the shared positions above which the copies are not one scan
+
+
+@dataclass
+class UnseenSamples:
+    """The second copy's samples at positions the first did not measure.
+
+    Attributes:
+        positions: boolean ``(H, W)`` mask of those positions.
+        kspace: their coil samples ``(coils, n)``, in the first copy's units.
+        shared: number of positions both copies measured.
+        agreement: relative misfit of the scaled second copy on the shared positions.
+    """
+
+    positions: torch.Tensor
+    kspace: torch.Tensor
+    shared: int
+    agreement: float
+
+
+def unseen_samples(problem: Problem, data_dir: Path) -> UnseenSamples:
+    """Align SigPy's copy ``(coils, W, H)`` with the problem's k-space ``(coils, H, W)`` and keep
+    the samples of the positions the problem does not measure. Raises ValueError if the two
+    copies disagree where both measured."""
+    path = data_dir / SECOND_COPY
+    if not path.is_file():
+        raise FileNotFoundError(f"the second acquisition {path} is missing (see the data folder's MANIFEST.md)")
+    second = torch.from_numpy(np.load(path).transpose(0, 2, 1)[:, :, ::-1].copy())
+    if second.shape != problem.y.shape:
+        raise ValueError(f"{path}: expected {tuple(problem.y.shape[::-1])} (coils last two axes swapped), "
+                         f"got {tuple(second.shape)}")
+    measured_second = (second.abs() > 0).any(dim=0)
+    measured_first = problem.A.measured.any(dim=0)
+    shared = measured_first & measured_second
+    a, b = second[:, shared].flatten(), problem.y[:, shared].flatten()
+    scale = torch.vdot(a, b) / torch.vdot(a, a)
+    agreement = float((scale * a - b).norm() / b.norm())
+    if agreement > AGREEMENT:
+        raise ValueError(f"{path} does not match the first copy where both measured "
+                         f"(relative misfit {agreement:.1e} > {AGREEMENT})")
+    positions = measured_second & ~measured_first
+    return UnseenSamples(positions, scale * second[:, positions], int(shared.sum()), agreement)
+
+
+def unseen_error_db(image: torch.Tensor, problem: Problem, unseen: UnseenSamples) -> float:
+    """``10 log10(‖A_u x − y_u‖² / ‖y_u‖²)`` for a complex image ``(H, W)`` through the problem's maps."""
+    predict = MultiCoilPartialFourier(torch.ones_like(unseen.positions), problem.A.maps)
+    predicted = predict(image.to(torch.complex64))[:, unseen.positions]
+    return 10 * math.log10(float((predicted - unseen.kspace).abs().square().sum() / unseen.kspace.abs().square().sum()))
+
+
+def _reconstruction(cell, problem: Problem, images: Path, data_dir: Path) -> tuple[torch.Tensor, float | None]:
+    """The cell's complex image, from ``images`` if an earlier run kept it; seconds of a new fit."""
+    path = images / f"{cell.config['method']['label']}.npy"
+    if path.is_file():
+        return torch.from_numpy(np.load(path)), None
+    start = time.perf_counter()
+    result = run_method(cell.config["method"], problem, seed=int(cell.config["seed"]), data_dir=data_dir)
+    seconds = time.perf_counter() - start
+    image = result.image.detach().cpu().reshape(problem.A.in_shape).to(torch.complex64)
+    buffer = io.BytesIO()
+    np.save(buffer, image.numpy())
+    write_bytes_atomic(path, buffer.getvalue())
+    return image, seconds
+
+
+def prepare(data_dir: Path, methods: list[str] | None = None):
+    """The suite's cells (only ``methods`` if given), their problem and the unseen samples."""
+    cells = [cell for cell in expand(load_suite(SUITE), data_dir).cells
+             if methods is None or cell.config["method"]["label"] in methods]
+    if not cells:
+        raise ValueError(f"no cells to run: methods {methods} are not in suite {SUITE!r}, or the data folder is missing")
+    problem = build_problem(cells[0].config, data_dir)
+    return cells, problem, unseen_samples(problem, data_dir)
+
+
+def rows(cells, problem: Problem, unseen: UnseenSamples, out: Path, data_dir: Path):
+    """Yield ``(label, psnr, ssim, unseen dB, seconds or None)`` per cell, in order (seconds None:
+    the image was kept from an earlier run)."""
+    for cell in cells:
+        label = cell.config["method"]["label"]
+        log.info("fitting %s", label)
+        image, seconds = _reconstruction(cell, problem, out / "images", data_dir)
+        magnitude = image.abs()
+        psnr = metrics.psnr(magnitude, problem.reference, data_range=problem.data_range)
+        ssim = metrics.ssim(magnitude, problem.reference, data_range=problem.data_range)
+        yield label, psnr, ssim, unseen_error_db(image, problem, unseen), seconds
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/mri-second-acquisition"),
+                        help="folder of the kept images and table.md")
+    parser.add_argument("--methods", nargs="+", default=None, help="only these labels of the suite")
+    parser.add_argument("--data", default=None, help="data folder (default: $CSPRIOR_DATA)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    data_dir = resolve_data_dir(args.data)
+    if data_dir is None:
+        parser.error("the data folder is needed: set CSPRIOR_DATA or pass --data")
+    cells, problem, unseen = prepare(data_dir, args.methods)
+    lines = [f"second acquisition: {unseen.shared} positions shared (relative misfit {unseen.agreement:.1e}), "
+             f"{int(unseen.positions.sum())} unseen positions x {unseen.kspace.shape[0]} coils", "",
+             "| method | PSNR vs PICS reference | SSIM | error on unseen k-space (dB) | seconds |",
+             "|---|--:|--:|--:|--:|"]
+    print("\n".join(lines), flush=True)
+    for label, psnr, ssim, error, seconds in rows(cells, problem, unseen, args.out, data_dir):
+        lines.append(f"| {label} | {psnr:.2f} | {ssim:.3f} | {error:.2f} | "
+                     f"{'kept' if seconds is None else f'{seconds:.0f}'} |")
+        print(lines[-1], flush=True)
+    write_text_atomic(args.out / "table.md", "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
