@@ -1,0 +1,66 @@
+"""The second-acquisition score of the 8-coil brain: the two shared copies are aligned into one scan,
+the score is 0 dB for an image predicting zeros and the relative error of a prediction otherwise,
+and a second copy that is missing or does not match is reported, not scored."""
+import re
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from csprior.baselines import least_squares, zero_filled
+from csprior.benchmarks.second_acquisition import (SECOND_COPY, main, model_floor_db, prepare, unseen_error_db,
+                                                   unseen_samples)
+from csprior.operators import MultiCoilPartialFourier
+
+
+@pytest.fixture(scope="module")
+def scan(shared_data):
+    return prepare(shared_data, ["zero-filled", "tv"])
+
+
+def test_the_two_copies_are_one_scan(scan):
+    cells, problem, unseen = scan
+    assert [cell.config["method"]["label"] for cell in cells] == ["zero-filled", "tv"]
+    assert unseen.agreement < 1e-5 and unseen.shared > 1000
+    # the unseen positions are outside what the problem measured, and every coil has them
+    assert not (unseen.positions & problem.A.measured.any(dim=0)).any()
+    assert unseen.kspace.shape == (problem.y.shape[0], int(unseen.positions.sum()))
+
+
+def test_score_is_zero_db_for_zeros_and_the_relative_error_of_the_prediction(scan):
+    _, problem, unseen = scan
+    assert unseen_error_db(torch.zeros(problem.A.in_shape, dtype=torch.complex64), problem, unseen) == pytest.approx(0)
+    image = torch.randn(problem.A.in_shape, dtype=torch.complex64, generator=torch.Generator().manual_seed(0))
+    predicted = MultiCoilPartialFourier(torch.ones_like(unseen.positions), problem.A.maps)(image)[:, unseen.positions]
+    off_by_a_thousandth = replace(unseen, kspace=predicted * 1.001)
+    assert unseen_error_db(image, problem, off_by_a_thousandth) == pytest.approx(-60, abs=0.01)
+
+
+def test_model_floor_is_below_what_zero_filling_and_a_fit_to_one_copy_reach(scan):
+    _, problem, unseen = scan
+    one_copy = least_squares(problem.y, problem.A, iterations=30, progress=False).image
+    floor = model_floor_db(problem, unseen, iterations=30)
+    assert floor < unseen_error_db(one_copy, problem, unseen) - 3
+    assert floor < unseen_error_db(zero_filled(problem.y, problem.A).image, problem, unseen)
+
+
+def test_missing_or_mismatched_second_copy_is_an_error(scan, shared_data, tmp_path):
+    _, problem, _ = scan
+    with pytest.raises(FileNotFoundError, match="second acquisition"):
+        unseen_samples(problem, tmp_path)
+    copy = tmp_path / SECOND_COPY
+    copy.parent.mkdir(parents=True)
+    second = np.load(shared_data / SECOND_COPY)
+    np.save(copy, np.roll(second, 1, axis=1))
+    with pytest.raises(ValueError, match="does not match"):
+        unseen_samples(problem, tmp_path)
+
+
+def test_script_writes_its_table_and_reuses_kept_images(shared_data, tmp_path, capsys):
+    main(["--out", str(tmp_path), "--methods", "zero-filled", "--data", str(shared_data), "--floor-iterations", "5"])
+    row = re.search(r"\| zero-filled \| ([\d.]+) \| ([\d.]+) \| (-?[\d.]+) \| \d+ \|", (tmp_path / "table.md").read_text())
+    assert row and 0 < float(row[1]) < 100 and 0 < float(row[2]) < 1
+    assert np.load(tmp_path / "images" / "zero-filled.npy").dtype == np.complex64
+    main(["--out", str(tmp_path), "--methods", "zero-filled", "--data", str(shared_data), "--floor-iterations", "5"])
+    assert "| kept |" in (tmp_path / "table.md").read_text()
