@@ -13,13 +13,14 @@ against the suites' reference (BART's PICS image) are printed beside it. The fir
 of the model itself: the least-squares image fitted to both copies, unseen samples included (an
 ORACLE), since even the true image misses them by what the estimated coil maps get wrong.
 
-Complex images are kept in ``--out``/images (so a rerun skips finished methods) and the table is
-written to ``--out``/table.md, both atomically.
+Complex images are kept in ``--out``/images with their fit's seconds and stop (so a rerun skips
+finished methods) and the table is written to ``--out``/table.md, all atomically.
 """
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import logging
 import math
 import time
@@ -102,19 +103,22 @@ def model_floor_db(problem: Problem, unseen: UnseenSamples, iterations: int = 30
     return unseen_error_db(least_squares(y, both, iterations=iterations, progress=False).image, problem, unseen)
 
 
-def _reconstruction(cell, problem: Problem, images: Path, data_dir: Path) -> tuple[torch.Tensor, float | None]:
-    """The cell's complex image, from ``images`` if an earlier run kept it; seconds of a new fit."""
-    path = images / f"{cell.config['method']['label']}.npy"
-    if path.is_file():
-        return torch.from_numpy(np.load(path)), None
+def _reconstruction(cell, problem: Problem, images: Path, data_dir: Path) -> tuple[torch.Tensor, dict]:
+    """The cell's complex image and ``{"seconds", "stop_iteration"}`` of its fit, from ``images`` if
+    an earlier run kept them, else fitted now and kept."""
+    label = cell.config["method"]["label"]
+    image_path, record_path = images / f"{label}.npy", images / f"{label}.json"
+    if image_path.is_file() and record_path.is_file():
+        return torch.from_numpy(np.load(image_path)), json.loads(record_path.read_text())
     start = time.perf_counter()
     result = run_method(cell.config["method"], problem, seed=int(cell.config["seed"]), data_dir=data_dir)
-    seconds = time.perf_counter() - start
+    record = {"seconds": time.perf_counter() - start, "stop_iteration": result.stop_iteration}
     image = result.image.detach().cpu().reshape(problem.A.in_shape).to(torch.complex64)
     buffer = io.BytesIO()
     np.save(buffer, image.numpy())
-    write_bytes_atomic(path, buffer.getvalue())
-    return image, seconds
+    write_bytes_atomic(image_path, buffer.getvalue())
+    write_text_atomic(record_path, json.dumps(record))  # last: an image without it is fitted again
+    return image, record
 
 
 def prepare(data_dir: Path, methods: list[str] | None = None):
@@ -128,16 +132,16 @@ def prepare(data_dir: Path, methods: list[str] | None = None):
 
 
 def rows(cells, problem: Problem, unseen: UnseenSamples, out: Path, data_dir: Path):
-    """Yield ``(label, psnr, ssim, unseen dB, seconds or None)`` per cell, in order (seconds None:
-    the image was kept from an earlier run)."""
+    """Yield ``(label, psnr, ssim, unseen dB, record)`` per cell, in order (``record``: the fit's
+    ``seconds`` and ``stop_iteration``, None where not known)."""
     for cell in cells:
         label = cell.config["method"]["label"]
         log.info("fitting %s", label)
-        image, seconds = _reconstruction(cell, problem, out / "images", data_dir)
+        image, record = _reconstruction(cell, problem, out / "images", data_dir)
         magnitude = image.abs()
         psnr = metrics.psnr(magnitude, problem.reference, data_range=problem.data_range)
         ssim = metrics.ssim(magnitude, problem.reference, data_range=problem.data_range)
-        yield label, psnr, ssim, unseen_error_db(image, problem, unseen), seconds
+        yield label, psnr, ssim, unseen_error_db(image, problem, unseen), record
 
 
 def main(argv=None) -> None:
@@ -155,14 +159,15 @@ def main(argv=None) -> None:
     cells, problem, unseen = prepare(data_dir, args.methods)
     lines = [f"second acquisition: {unseen.shared} positions shared (relative misfit {unseen.agreement:.1e}), "
              f"{int(unseen.positions.sum())} unseen positions x {unseen.kspace.shape[0]} coils", "",
-             "| method | PSNR vs PICS reference | SSIM | error on unseen k-space (dB) | seconds |",
-             "|---|--:|--:|--:|--:|"]
+             "| method | PSNR vs PICS reference | SSIM | error on unseen k-space (dB) | stop | seconds |",
+             "|---|--:|--:|--:|--:|--:|"]
     lines.append(f"| ORACLE floor: least squares on both copies (fitted to the unseen samples) | | | "
-                 f"{model_floor_db(problem, unseen, args.floor_iterations):.2f} | |")
+                 f"{model_floor_db(problem, unseen, args.floor_iterations):.2f} | | |")
     print("\n".join(lines), flush=True)
-    for label, psnr, ssim, error, seconds in rows(cells, problem, unseen, args.out, data_dir):
-        lines.append(f"| {label} | {psnr:.2f} | {ssim:.3f} | {error:.2f} | "
-                     f"{'kept' if seconds is None else f'{seconds:.0f}'} |")
+    for label, psnr, ssim, error, record in rows(cells, problem, unseen, args.out, data_dir):
+        stop, seconds = record.get("stop_iteration"), record.get("seconds")
+        lines.append(f"| {label} | {psnr:.2f} | {ssim:.3f} | {error:.2f} | {'' if stop is None else stop} | "
+                     f"{'' if seconds is None else f'{seconds:.0f}'} |")
         print(lines[-1], flush=True)
     write_text_atomic(args.out / "table.md", "\n".join(lines) + "\n")
 
