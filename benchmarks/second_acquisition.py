@@ -106,8 +106,9 @@ def model_floor_db(problem: Problem, unseen: UnseenSamples, iterations: int = 30
 def _reconstruction(cell, problem: Problem, images: Path, data_dir: Path) -> tuple[torch.Tensor, dict]:
     """The cell's complex image and ``{"seconds", "stop_iteration"}`` of its fit, from ``images`` if
     an earlier run kept them, else fitted now and kept."""
-    label = cell.config["method"]["label"]
-    image_path, record_path = images / f"{label}.npy", images / f"{label}.json"
+    # the cell id hashes the method's settings: a changed suite entry is fitted again
+    stem = f"{cell.config['method']['label']}-{cell.id}"
+    image_path, record_path = images / f"{stem}.npy", images / f"{stem}.json"
     if image_path.is_file() and record_path.is_file():
         return torch.from_numpy(np.load(image_path)), json.loads(record_path.read_text())
     start = time.perf_counter()
