@@ -54,12 +54,15 @@ class UnseenSamples:
         kspace: their coil samples ``(coils, n)``, in the first copy's units.
         shared: number of positions both copies measured.
         agreement: relative misfit of the scaled second copy on the shared positions.
+        band: ``(n,)`` radial third of each position (0 inner, 1 middle, 2 outer; equal counts by
+            distance from the k-space centre, the axes scaled to the same extent).
     """
 
     positions: torch.Tensor
     kspace: torch.Tensor
     shared: int
     agreement: float
+    band: torch.Tensor
 
 
 def unseen_samples(problem: Problem, data_dir: Path) -> UnseenSamples:
@@ -83,24 +86,36 @@ def unseen_samples(problem: Problem, data_dir: Path) -> UnseenSamples:
         raise ValueError(f"{path} does not match the first copy where both measured "
                          f"(relative misfit {agreement:.1e} > {AGREEMENT})")
     positions = measured_second & ~measured_first
-    return UnseenSamples(positions, scale * second[:, positions], int(shared.sum()), agreement)
+    return UnseenSamples(positions, scale * second[:, positions], int(shared.sum()), agreement,
+                         _radial_thirds(positions))
 
 
-def unseen_error_db(image: torch.Tensor, problem: Problem, unseen: UnseenSamples) -> float:
-    """``10 log10(‖A_u x − y_u‖² / ‖y_u‖²)`` for a complex image ``(H, W)`` through the problem's maps."""
+def _radial_thirds(positions: torch.Tensor) -> torch.Tensor:
+    """Third (0, 1, 2) of each position of ``positions`` ``(H, W)`` by its distance from the centre."""
+    height, width = positions.shape
+    rows, cols = torch.meshgrid(torch.arange(height) - height // 2, torch.arange(width) - width // 2, indexing="ij")
+    radius = torch.hypot(rows / (height / 2), cols / (width / 2))[positions]
+    return torch.bucketize(radius, torch.quantile(radius, torch.tensor([1 / 3, 2 / 3])))
+
+
+def unseen_errors_db(image: torch.Tensor, problem: Problem, unseen: UnseenSamples) -> list[float]:
+    """``10 log10(‖A_u x − y_u‖² / ‖y_u‖²)`` for a complex image ``(H, W)`` through the problem's
+    maps: over all unseen samples, then over each radial third (inner, middle, outer)."""
     predict = MultiCoilPartialFourier(torch.ones_like(unseen.positions), problem.A.maps)
-    predicted = predict(image.to(torch.complex64))[:, unseen.positions]
-    return 10 * math.log10(float((predicted - unseen.kspace).abs().square().sum() / unseen.kspace.abs().square().sum()))
+    error = (predict(image.to(torch.complex64))[:, unseen.positions] - unseen.kspace).abs().square()
+    energy = unseen.kspace.abs().square()
+    parts = [torch.ones_like(unseen.band, dtype=torch.bool)] + [unseen.band == third for third in range(3)]
+    return [10 * math.log10(float(error[:, part].sum() / energy[:, part].sum())) for part in parts]
 
 
-def model_floor_db(problem: Problem, unseen: UnseenSamples, iterations: int = 300) -> float:
-    """The unseen-sample error of the least-squares image fitted to both copies, unseen samples
+def model_floor_db(problem: Problem, unseen: UnseenSamples, iterations: int = 300) -> list[float]:
+    """The unseen-sample errors (``unseen_errors_db``) of the least-squares image fitted to both copies, unseen samples
     included (an ORACLE: it is given what it is scored on). It is what the SENSE model with these
     coil maps can reach at best, since the union is overdetermined (two samples per unknown)."""
     y = problem.y.clone()
     y[:, unseen.positions] = unseen.kspace.to(y.dtype)
     both = MultiCoilPartialFourier(problem.A.measured.any(dim=0) | unseen.positions, problem.A.maps)
-    return unseen_error_db(least_squares(y, both, iterations=iterations, progress=False).image, problem, unseen)
+    return unseen_errors_db(least_squares(y, both, iterations=iterations, progress=False).image, problem, unseen)
 
 
 def _reconstruction(cell, problem: Problem, images: Path, data_dir: Path) -> tuple[torch.Tensor, dict]:
@@ -133,7 +148,7 @@ def prepare(data_dir: Path, methods: list[str] | None = None):
 
 
 def rows(cells, problem: Problem, unseen: UnseenSamples, out: Path, data_dir: Path):
-    """Yield ``(label, psnr, ssim, unseen dB, record)`` per cell, in order (``record``: the fit's
+    """Yield ``(label, psnr, ssim, unseen_errors_db, record)`` per cell, in order (``record``: the fit's
     ``seconds`` and ``stop_iteration``, None where not known)."""
     for cell in cells:
         label = cell.config["method"]["label"]
@@ -142,7 +157,7 @@ def rows(cells, problem: Problem, unseen: UnseenSamples, out: Path, data_dir: Pa
         magnitude = image.abs()
         psnr = metrics.psnr(magnitude, problem.reference, data_range=problem.data_range)
         ssim = metrics.ssim(magnitude, problem.reference, data_range=problem.data_range)
-        yield label, psnr, ssim, unseen_error_db(image, problem, unseen), record
+        yield label, psnr, ssim, unseen_errors_db(image, problem, unseen), record
 
 
 def main(argv=None) -> None:
@@ -158,19 +173,27 @@ def main(argv=None) -> None:
     if data_dir is None:
         parser.error("the data folder is needed: set CSPRIOR_DATA or pass --data")
     cells, problem, unseen = prepare(data_dir, args.methods)
+    energy = unseen.kspace.abs().square().sum(dim=0)
+    shares = [float(energy[unseen.band == third].sum() / energy.sum()) for third in range(3)]
     lines = [f"second acquisition: {unseen.shared} positions shared (relative misfit {unseen.agreement:.1e}), "
              f"{int(unseen.positions.sum())} unseen positions x {unseen.kspace.shape[0]} coils", "",
-             "| method | PSNR vs PICS reference | SSIM | error on unseen k-space (dB) | stop | seconds |",
-             "|---|--:|--:|--:|--:|--:|"]
+             "| method | PSNR vs PICS reference | SSIM | error on unseen k-space (dB): all | inner third "
+             f"({shares[0]:.1%} of the energy) | middle ({shares[1]:.1%}) | outer ({shares[2]:.1%}) | stop | seconds |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    floor = model_floor_db(problem, unseen, args.floor_iterations)
     lines.append(f"| ORACLE floor: least squares on both copies (fitted to the unseen samples) | | | "
-                 f"{model_floor_db(problem, unseen, args.floor_iterations):.2f} | | |")
+                 f"{_decibels(floor)} | | |")
     print("\n".join(lines), flush=True)
-    for label, psnr, ssim, error, record in rows(cells, problem, unseen, args.out, data_dir):
+    for label, psnr, ssim, errors, record in rows(cells, problem, unseen, args.out, data_dir):
         stop, seconds = record.get("stop_iteration"), record.get("seconds")
-        lines.append(f"| {label} | {psnr:.2f} | {ssim:.3f} | {error:.2f} | {'' if stop is None else stop} | "
+        lines.append(f"| {label} | {psnr:.2f} | {ssim:.3f} | {_decibels(errors)} | {'' if stop is None else stop} | "
                      f"{'' if seconds is None else f'{seconds:.0f}'} |")
         print(lines[-1], flush=True)
     write_text_atomic(args.out / "table.md", "\n".join(lines) + "\n")
+
+
+def _decibels(errors: list[float]) -> str:
+    return " | ".join(f"{error:.2f}" for error in errors)
 
 
 if __name__ == "__main__":
