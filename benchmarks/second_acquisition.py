@@ -19,7 +19,6 @@ finished methods) and the table is written to ``--out``/table.md, all atomically
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import math
@@ -34,7 +33,8 @@ from csprior import metrics
 from csprior.baselines import least_squares
 from csprior.benchmarks.methods import run_method
 from csprior.benchmarks.problems import Problem, build_problem
-from csprior.benchmarks.report_file import write_bytes_atomic, write_text_atomic
+from csprior.benchmarks.report_file import write_text_atomic
+from csprior.benchmarks.results_store import ResultsStore
 from csprior.benchmarks.suite import expand, load_suite, resolve_data_dir
 from csprior.operators import MultiCoilPartialFourier
 
@@ -98,11 +98,17 @@ def _radial_thirds(positions: torch.Tensor) -> torch.Tensor:
     return torch.bucketize(radius, torch.quantile(radius, torch.tensor([1 / 3, 2 / 3])))
 
 
+def predict_unseen(image: torch.Tensor, problem: Problem, unseen: UnseenSamples) -> torch.Tensor:
+    """``A_u x``: the coil samples ``(coils, n)`` a complex image ``(H, W)`` predicts at the unseen
+    positions through the problem's coil maps."""
+    everywhere = MultiCoilPartialFourier(torch.ones_like(unseen.positions), problem.A.maps)
+    return everywhere(image.to(torch.complex64))[:, unseen.positions]
+
+
 def unseen_errors_db(image: torch.Tensor, problem: Problem, unseen: UnseenSamples) -> list[float]:
     """``10 log10(‖A_u x − y_u‖² / ‖y_u‖²)`` for a complex image ``(H, W)`` through the problem's
     maps: over all unseen samples, then over each radial third (inner, middle, outer)."""
-    predict = MultiCoilPartialFourier(torch.ones_like(unseen.positions), problem.A.maps)
-    error = (predict(image.to(torch.complex64))[:, unseen.positions] - unseen.kspace).abs().square()
+    error = (predict_unseen(image, problem, unseen) - unseen.kspace).abs().square()
     energy = unseen.kspace.abs().square()
     parts = [torch.ones_like(unseen.band, dtype=torch.bool)] + [unseen.band == third for third in range(3)]
     return [10 * math.log10(float(error[:, part].sum() / energy[:, part].sum())) for part in parts]
@@ -118,21 +124,20 @@ def model_floor_db(problem: Problem, unseen: UnseenSamples, iterations: int = 30
     return unseen_errors_db(least_squares(y, both, iterations=iterations, progress=False).image, problem, unseen)
 
 
-def _reconstruction(cell, problem: Problem, images: Path, data_dir: Path) -> tuple[torch.Tensor, dict]:
-    """The cell's complex image and ``{"seconds", "stop_iteration"}`` of its fit, from ``images`` if
-    an earlier run kept them, else fitted now and kept."""
+def _reconstruction(cell, problem: Problem, store: ResultsStore, data_dir: Path) -> tuple[torch.Tensor, dict]:
+    """The cell's complex image and ``{"seconds", "stop_iteration"}`` of its fit, from ``store``'s
+    images if an earlier run kept them, else fitted now and kept."""
     # the cell id hashes the method's settings: a changed suite entry is fitted again
-    stem = f"{cell.config['method']['label']}-{cell.id}"
-    image_path, record_path = images / f"{stem}.npy", images / f"{stem}.json"
+    name = f"{cell.config['method']['label']}-{cell.id}"
+    image_path = store.image_path(name)
+    record_path = image_path.with_suffix(".json")
     if image_path.is_file() and record_path.is_file():
         return torch.from_numpy(np.load(image_path)), json.loads(record_path.read_text())
     start = time.perf_counter()
     result = run_method(cell.config["method"], problem, seed=int(cell.config["seed"]), data_dir=data_dir)
     record = {"seconds": time.perf_counter() - start, "stop_iteration": result.stop_iteration}
     image = result.image.detach().cpu().reshape(problem.A.in_shape).to(torch.complex64)
-    buffer = io.BytesIO()
-    np.save(buffer, image.numpy())
-    write_bytes_atomic(image_path, buffer.getvalue())
+    store.save_image(name, image.numpy())
     write_text_atomic(record_path, json.dumps(record))  # last: an image without it is fitted again
     return image, record
 
@@ -150,10 +155,11 @@ def prepare(data_dir: Path, methods: list[str] | None = None):
 def rows(cells, problem: Problem, unseen: UnseenSamples, out: Path, data_dir: Path):
     """Yield ``(label, psnr, ssim, unseen_errors_db, record)`` per cell, in order (``record``: the fit's
     ``seconds`` and ``stop_iteration``, None where not known)."""
+    store = ResultsStore(out)
     for cell in cells:
         label = cell.config["method"]["label"]
         log.info("fitting %s", label)
-        image, record = _reconstruction(cell, problem, out / "images", data_dir)
+        image, record = _reconstruction(cell, problem, store, data_dir)
         magnitude = image.abs()
         psnr = metrics.psnr(magnitude, problem.reference, data_range=problem.data_range)
         ssim = metrics.ssim(magnitude, problem.reference, data_range=problem.data_range)
