@@ -12,8 +12,14 @@ through unchanged, so a suite can set whatever the method takes:
   another image (``csprior.benchmarks.warm_source``).
 - ``"least-squares"``, ``"zero-filled"``, ``"lasso"`` (``lam``, ``basis``), ``"tv"`` (``lam``):
   ``csprior.baselines``; ``lam = "oracle"`` hands the true image to the λ search.
+- ``"dct-wiener"``: denoising only; iterated sliding-DCT Wiener filtering from the noisy image
+  (``csprior.baselines.dct_wiener``, σ estimated from the image), the control of ``wiener``.
 - ``"bm3d"``: denoising only (identity operator); σ is the problem's noise level. Needs the
   optional package ``bm3d``; ``unavailable_methods`` reports it when missing.
+- ``wiener = true`` / ``false`` (denoising, any method): refine the method's image with the sliding
+  DCT Wiener filter it guides (``csprior.wiener``, noise level estimated from the noisy image), as
+  ``reconstruct(..., wiener=True)`` does. The record keeps the unrefined image's PSNR
+  (``params["wiener"]["pilot_psnr"]``), so one run shows the refinement's gain.
 
 Runs are on the CPU unless the method table sets ``device``, so that a rerun of a cell with the
 same seed gives the same numbers.
@@ -29,7 +35,7 @@ from .problems import Problem
 from .warm_source import source_generator
 
 GENERATOR_PRIORS = ("auto", "deep-decoder", "conv-decoder", "dip")
-BASELINES = ("least-squares", "zero-filled", "lasso", "tv", "bm3d")
+BASELINES = ("least-squares", "zero-filled", "lasso", "tv", "bm3d", "dct-wiener")
 METHODS = GENERATOR_PRIORS + BASELINES
 OPTIONAL_PACKAGES = {"bm3d": "bm3d"}
 
@@ -57,13 +63,21 @@ def run_method(spec: dict, problem: Problem, seed: int, data_dir: Path | None = 
     Returns:
         the method's ``Result``; ``image`` has shape ``problem.A.in_shape``.
     """
+    from csprior.wiener import refine_denoised
+
     name = spec["method"]
-    kwargs = {k: v for k, v in spec.items() if k not in ("method", "label")}
-    if name in GENERATOR_PRIORS:
-        return _run_generator(name, kwargs, problem, seed, data_dir)
-    if name not in BASELINES:
+    kwargs = {k: v for k, v in spec.items() if k not in ("method", "label", "wiener")}
+    if name not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {name!r}")
-    return _run_baseline(name, kwargs, problem, seed)
+    wiener = spec.get("wiener", False)
+    if not isinstance(wiener, bool):
+        raise ValueError(f"wiener must be true or false, got {wiener!r}")
+    if name in GENERATOR_PRIORS:
+        result = _run_generator(name, {**kwargs, "wiener": False}, problem, seed, data_dir)
+    else:
+        result = _run_baseline(name, kwargs, problem, seed)
+    # refined here rather than inside reconstruct (the same function) to record the unrefined PSNR too
+    return refine_denoised(result, problem.y, problem.A, x_true=problem.x_true) if wiener else result
 
 
 def _run_generator(prior: str, kwargs: dict, problem: Problem, seed: int, data_dir: Path | None) -> Result:
@@ -88,6 +102,7 @@ def _run_generator(prior: str, kwargs: dict, problem: Problem, seed: int, data_d
 
 def _run_baseline(name: str, kwargs: dict, problem: Problem, seed: int) -> Result:
     from csprior import baselines
+    from csprior.operators import Identity
 
     y, A = problem.y, problem.A
     if kwargs.get("lam") == "oracle":
@@ -100,6 +115,10 @@ def _run_baseline(name: str, kwargs: dict, problem: Problem, seed: int) -> Resul
         return baselines.lasso(y, A, seed=seed, **kwargs)
     if name == "tv":
         return baselines.tv(y, A, seed=seed, **kwargs)
+    if name == "dct-wiener":
+        if not isinstance(A, Identity):
+            raise ValueError(f"dct-wiener is a denoiser: it needs an operator of kind 'denoise', got {type(A).__name__}")
+        return baselines.dct_wiener(y, **kwargs)
     if problem.noise_std <= 0:
         raise ValueError("bm3d is a denoiser: it needs an operator of kind 'denoise' (noise σ > 0)")
     return baselines.bm3d(y, problem.noise_std, **kwargs)

