@@ -5,10 +5,10 @@ a classical second stage on top of a stored reconstruction would close it, and w
 comes from the untrained prior or from the second stage: each stored image of the denoising
 results is used as the *pilot* of
 
-- an empirical Wiener filter in sliding 8×8 DCT blocks (BM3D's second step without block
-  matching: each noisy coefficient is scaled by ``p² / (p² + σ²)`` with ``p`` the pilot's
-  coefficient, overlapping blocks averaged with BM3D's weights ``1 / (σ² Σ g²)``), applied twice,
-  the second time with the first result as the pilot;
+- an empirical Wiener filter in sliding 8×8 DCT blocks (``csprior.wiener``: BM3D's second step
+  without block matching), applied twice, the second time with the first result as the pilot
+  (until commit 1b7d4e2 this script had its own copy, which left the border windows out instead of
+  reflecting them: ``denoise_pilots.md`` was measured with it);
 - BM3D's collaborative Wiener step (the ``bm3d`` package with the pilot as ``stage_arg``).
 
 Pilots from different priors (the Deep Decoder default, oracle-tuned TV) show whether the prior
@@ -24,45 +24,24 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from numpy.lib.stride_tricks import sliding_window_view
-from scipy.fft import dctn, idctn
 
 from csprior import metrics
 from csprior.benchmarks.problems import build_problem
 from csprior.benchmarks.results_store import read_records
 from csprior.benchmarks.suite import resolve_data_dir
+from csprior.wiener import wiener_refine
 
-BLOCK = 8
 DEFAULT_METHODS = ("auto-independent4", "dd-ema", "tv-oracle")
 STAGES = ("as fitted", "+ DCT Wiener ×2", "+ BM3D's Wiener step")
 REFERENCES = ("BM3D step 1 only", "BM3D")
-
-
-def dct_wiener(noisy: np.ndarray, pilot: np.ndarray, sigma: float, block: int = BLOCK) -> np.ndarray:
-    """Empirical Wiener filter of ``noisy`` ``(H, W)`` in sliding ``block``² DCT blocks guided by ``pilot``
-    ``(H, W)``; returns ``(H, W)``."""
-    noisy_coefficients = dctn(sliding_window_view(noisy, (block, block)), axes=(-2, -1), norm="ortho")
-    pilot_power = dctn(sliding_window_view(pilot, (block, block)), axes=(-2, -1), norm="ortho") ** 2
-    gain = pilot_power / (pilot_power + sigma ** 2)
-    estimates = idctn(gain * noisy_coefficients, axes=(-2, -1), norm="ortho")
-    # BM3D's weights (blocks that keep less noise count more); the floor serves blocks the pilot zeroes
-    weights = 1.0 / (sigma ** 2 * np.maximum((gain ** 2).sum(axis=(-2, -1)), 1e-8))
-    total, weight_sum = np.zeros_like(noisy), np.zeros_like(noisy)
-    rows, cols = weights.shape
-    for a in range(block):
-        for b in range(block):
-            total[a:a + rows, b:b + cols] += weights * estimates[:, :, a, b]
-            weight_sum[a:a + rows, b:b + cols] += weights
-    return total / weight_sum
 
 
 def refinements(noisy: np.ndarray, pilot: np.ndarray, sigma: float) -> dict[str, np.ndarray]:
     """The pilot itself and its second stages, each ``(H, W)``."""
     import bm3d
 
-    once = dct_wiener(noisy, pilot, sigma)
-    return dict(zip(STAGES, (pilot, dct_wiener(noisy, once, sigma),
-                             bm3d.bm3d(noisy, sigma, stage_arg=pilot.astype(np.float64)))))
+    twice = wiener_refine(torch.from_numpy(noisy), torch.from_numpy(pilot), sigma, passes=2).numpy()
+    return dict(zip(STAGES, (pilot, twice, bm3d.bm3d(noisy, sigma, stage_arg=pilot.astype(np.float64)))))
 
 
 def bm3d_references(noisy: np.ndarray, sigma: float) -> dict[str, np.ndarray]:

@@ -43,3 +43,17 @@ def test_an_independent_ensemble_from_the_command_line(tmp_path, capsys):
     assert main(["reconstruct", "camera", "--ensemble", "0", "--out", str(out)]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
     assert "--ensemble" in errors[0] and "tv" in errors[0] and "--ensemble must be at least 1" in errors[1]
+
+
+def test_wiener_refinement_and_its_control_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "camera.png"
+    assert main(["reconstruct", "camera", "--size", "32", "--operator", "denoise", "--method", "deep-decoder",
+                 "--iterations", "10", "--wiener", "--npy", "--out", str(out)]) == 0
+    assert main(["reconstruct", "camera", "--size", "32", "--operator", "denoise", "--method", "deep-decoder",
+                 "--iterations", "10", "--npy", "--out", str(tmp_path / "plain.png")]) == 0
+    assert not np.allclose(np.load(out.with_suffix(".npy")), np.load(tmp_path / "plain.npy"))
+    assert main(["reconstruct", "camera", "--size", "32", "--operator", "denoise", "--method", "dct-wiener",
+                 "--out", str(out)]) == 0
+    assert capsys.readouterr().out.count("PSNR") == 3
+    assert main(["reconstruct", "camera", "--wiener", "--out", str(out)]) == 2  # Gaussian measurements
+    assert "--operator denoise" in capsys.readouterr().err

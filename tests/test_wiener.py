@@ -53,6 +53,11 @@ def test_a_good_pilot_removes_most_of_the_noise_and_no_noise_leaves_the_image_al
     torch.testing.assert_close(wiener_refine(y, pilot, 0.0), y, rtol=0, atol=1e-5)
 
 
+def test_a_zero_pilot_removes_everything():
+    y = _smooth_image(16) + _noise((16, 16), 0.1)
+    torch.testing.assert_close(wiener_refine(y, torch.zeros_like(y), 0.5), torch.zeros_like(y), rtol=0, atol=1e-6)
+
+
 def test_batched_images_are_refined_one_by_one_each_with_its_own_noise_level():
     clean = torch.stack([_smooth_image(16, seed=s) for s in range(3)]).reshape(3, 1, 16, 16)
     y = clean + _noise(clean.shape, 0.1)

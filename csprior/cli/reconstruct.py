@@ -42,6 +42,9 @@ def register(subparsers) -> None:
     parser.add_argument("--independent", action="store_true",
                         help="fit the K members as independent problems, each with its own held-out split, "
                              "stop and TV weight (ensemble_mode='independent'); default: one shared split")
+    parser.add_argument("--wiener", action="store_true",
+                        help="denoise only: refine the result by the sliding-DCT Wiener filter it guides "
+                             "(csprior.wiener; the method dct-wiener is the same filter from the noisy image alone)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, metavar="PNG", help="where to save the reconstruction")
     parser.add_argument("--npy", action="store_true", help="also save the float image as OUT with suffix .npy")
@@ -63,6 +66,10 @@ def _reconstruct(args) -> int:
     if args.iterations is not None:
         spec["iterations"] = args.iterations
     spec.update(_ensemble_options(args))
+    if args.wiener:
+        if args.operator != "denoise":
+            raise UserError(f"--wiener refines denoising results: it needs --operator denoise, not {args.operator}")
+        spec["wiener"] = True
     result = run_method(spec, problem, seed=args.seed)
     image = result.image.detach().cpu().reshape(problem.reference.shape).clamp(0, 1)
     psnr = metrics.psnr(image, problem.reference, data_range=problem.data_range)
