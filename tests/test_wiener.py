@@ -89,9 +89,21 @@ def test_bad_input_names_the_parameter(y, pilot, noise_std, match):
         wiener_refine(y, pilot, noise_std)
 
 
-def test_passes_must_be_a_positive_int():
+def test_passes_and_block_must_be_ints():
     with pytest.raises(ValueError, match="passes"):
         wiener_refine(torch.zeros(16, 16), torch.zeros(16, 16), 0.1, passes=0)
+    with pytest.raises(ValueError, match="block"):
+        wiener_refine(torch.zeros(16, 16), torch.zeros(16, 16), 0.1, block=1)
+
+
+def test_strips_of_rows_give_the_whole_image_result(monkeypatch):
+    import csprior.wiener as wiener
+
+    clean = torch.stack([_smooth_image(24, seed=s) for s in range(2)]).double()
+    y, pilot = clean + _noise(clean.shape, 0.1).double(), clean + _noise(clean.shape, 0.03, seed=2).double()
+    whole = wiener_refine(y, pilot, 0.1)
+    monkeypatch.setattr(wiener, "_WINDOWS_PER_STRIP", 2 * (24 + 7) * 5)  # strips of 5 rows, the last of 4
+    torch.testing.assert_close(wiener_refine(y, pilot, 0.1), whole, rtol=1e-12, atol=1e-12)
 
 
 def _denoising_problem(size: int = 32):
