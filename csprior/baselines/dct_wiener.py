@@ -6,8 +6,8 @@ on the first guide (Set11 images 03 and 04 at σ = 25/255, 128²: within 0.03 dB
 the noisy image and from a Deep Decoder ensemble's image alike), so this is the control that tells
 how much of a generator-guided refinement's gain is the generator's. Started instead from the
 classical first stage (hard thresholding of the window coefficients at 2.7σ or 3σ, then one or two
-Wiener passes) it was no better on images 03 and 04 at σ = 15, 25 and 50 (0.02 to 0.4 dB below in
-every case but one, +0.04; scratch comparison, 2026-12-01).
+Wiener passes) it was no better on images 03 and 04 at σ = 15, 25 and 50: at 2.7σ with two passes
+−0.19 to +0.04 dB against these 32 passes (mean −0.07), at 3σ below in all six (scratch, 2026-12-01).
 """
 from __future__ import annotations
 
