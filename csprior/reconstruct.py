@@ -50,7 +50,7 @@ from csprior.operators import Identity, LinearOperator, check_tensor
 from csprior.result import Result
 from csprior.stopping import StoppingRule, make_stopping_rule
 from csprior.warm_start import load_warm_start, members_of, resolve_warm_start
-from csprior.wiener import refine_denoised
+from csprior.wiener import check_noise_std, refine_denoised
 
 log = logging.getLogger(__name__)
 
@@ -292,9 +292,7 @@ def _check_wiener(wiener, A: LinearOperator, y: torch.Tensor, noise_std) -> bool
         raise ValueError(f"wiener=True refines denoised images: A must be csprior.operators.Identity, got {type(A).__name__}")
     if wiener and y.is_complex():
         raise ValueError("wiener=True refines real images: y must be real, got complex data")
-    if noise_std is not None and (isinstance(noise_std, bool) or not isinstance(noise_std, (int, float))
-                                  or not math.isfinite(noise_std) or noise_std < 0):
-        raise ValueError(f"noise_std must be a finite number >= 0 or None, got {noise_std!r}")
+    check_noise_std(noise_std)
     return wiener
 
 

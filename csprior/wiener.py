@@ -20,12 +20,17 @@ import math
 import torch
 import torch.nn.functional as F
 
+from numbers import Real
+
 from csprior import metrics
-from csprior.operators import Identity, LinearOperator
+from csprior.operators import Identity, LinearOperator, dct_ortho
 from csprior.result import Result
 
-WIENER_BLOCK = 8  # window side; 4, 6, 8 and 12 compared on Set11 images 03 and 04 (README "Measured results")
-WIENER_PASSES = 2  # a second pass: +0.37 dB on image 03 ... (README "Measured results")
+# Window side: BM3D's. Set11 images 03 and 04, σ = 25/255, a four-fit Deep Decoder pilot, two passes:
+# 4 and 6 did 0.09 to 0.21 dB better, 12 0.08 and 0.30 worse (scratch, 2026-12-01); 8 is what the ablation ran
+WIENER_BLOCK = 8
+# the same pilots, block 8: a second pass +0.37 and +0.09 dB, a third +0.27 and +0.03; two as the ablation ran
+WIENER_PASSES = 2
 MAD_TO_STD = 0.6745  # median |N(0, 1)|
 _WINDOWS_PER_STRIP = 1 << 16  # windows filtered at once: about 16 MB per coefficient tensor in float32
 
@@ -65,24 +70,33 @@ def wiener_refine(y: torch.Tensor, pilot: torch.Tensor, noise_std=None, block: i
         raise ValueError(f"pilot must have the shape of y, {tuple(y.shape)}, got {tuple(pilot.shape)}")
     sigma = estimate_noise_std(y) if noise_std is None else torch.as_tensor(noise_std, dtype=y.dtype,
                                                                              device=y.device)
-    if not bool(torch.isfinite(sigma).all()) or bool((sigma < 0).any()):
+    if not bool(torch.isfinite(sigma).all()) or bool((sigma < 0).any()):  # a tensor: one σ per image
         raise ValueError(f"noise_std must be finite and >= 0, got {noise_std!r}")
     if isinstance(passes, bool) or not isinstance(passes, int) or passes < 1:
         raise ValueError(f"passes must be an int >= 1, got {passes!r}")
     height, width = y.shape[-2:]
     images = y.reshape(-1, 1, height, width)
     sigma = sigma.expand(y.shape[:-2]).reshape(-1, 1, 1, 1)
+    dct = _dct_matrix(block, y.dtype, y.device)
     refined = pilot.reshape(images.shape).to(y.dtype)
     for _ in range(passes):
-        refined = _filter_once(images, refined, sigma, block)
+        refined = _filter_once(images, refined, sigma, dct)
     return refined.reshape(y.shape)
 
 
-def _filter_once(noisy: torch.Tensor, guide: torch.Tensor, sigma: torch.Tensor, block: int) -> torch.Tensor:
+def check_noise_std(noise_std) -> None:
+    """Raise ValueError unless ``noise_std`` is None or a finite number >= 0."""
+    if noise_std is not None and (isinstance(noise_std, bool) or not isinstance(noise_std, Real)
+                                  or not math.isfinite(noise_std) or noise_std < 0):
+        raise ValueError(f"noise_std must be a finite number >= 0 or None, got {noise_std!r}")
+
+
+def _filter_once(noisy: torch.Tensor, guide: torch.Tensor, sigma: torch.Tensor, dct: torch.Tensor) -> torch.Tensor:
     """One Wiener pass over ``(N, 1, H, W)`` images, strip by strip of rows so that memory stays
     bounded: a strip with ``block - 1`` rows of context on each side holds every window that
-    touches its own rows, so the strips give exactly the whole-image result."""
-    pad = block - 1
+    touches its own rows, so the strips give exactly the whole-image result. ``dct``: the
+    ``(block, block)`` DCT matrix."""
+    pad = dct.shape[0] - 1
     noisy_padded = F.pad(noisy, (pad,) * 4, mode="reflect")
     guide_padded = F.pad(guide, (pad,) * 4, mode="reflect")
     height, width = noisy.shape[-2:]
@@ -91,18 +105,19 @@ def _filter_once(noisy: torch.Tensor, guide: torch.Tensor, sigma: torch.Tensor, 
     for top in range(0, height, rows):
         bottom = min(height, top + rows)
         context = slice(top, bottom + 2 * pad)
-        filtered = _filter_strip(noisy_padded[..., context, :], guide_padded[..., context, :], sigma, block)
+        filtered = _filter_strip(noisy_padded[..., context, :], guide_padded[..., context, :], sigma, dct)
         strips.append(filtered[..., pad:pad + bottom - top, pad:pad + width])
     return torch.cat(strips, dim=-2)
 
 
-def _filter_strip(noisy: torch.Tensor, guide: torch.Tensor, sigma: torch.Tensor, block: int) -> torch.Tensor:
+def _filter_strip(noisy: torch.Tensor, guide: torch.Tensor, sigma: torch.Tensor, dct: torch.Tensor) -> torch.Tensor:
     """Every window of the ``(N, 1, h, w)`` strips filtered and averaged back onto the strip."""
-    coefficients = _window_coefficients(noisy, block)
-    pilot_power = _window_coefficients(guide, block).square()
+    block = dct.shape[0]
+    coefficients = _window_coefficients(noisy, dct)
+    pilot_power = _window_coefficients(guide, dct).square()
     gain = pilot_power / (pilot_power + sigma.square()).clamp_min(torch.finfo(noisy.dtype).tiny)
     weight = 1 / gain.square().sum(dim=(-2, -1), keepdim=True).clamp_min(1e-12)
-    return (_overlap_add(_idct2(coefficients * gain) * weight, noisy.shape, block)
+    return (_overlap_add(dct.T @ (coefficients * gain) @ dct * weight, noisy.shape, block)
             / _overlap_add(weight.expand_as(coefficients), noisy.shape, block))
 
 
@@ -154,25 +169,15 @@ def _check_images(x: torch.Tensor, name: str, minimum: int) -> None:
 
 def _dct_matrix(n: int, dtype, device) -> torch.Tensor:
     """Orthonormal DCT-II matrix ``(n, n)``: row k is frequency k."""
-    k = torch.arange(n, dtype=torch.float64, device=device).unsqueeze(1)
-    i = torch.arange(n, dtype=torch.float64, device=device).unsqueeze(0)
-    matrix = torch.cos(math.pi * (2 * i + 1) * k / (2 * n)) * math.sqrt(2 / n)
-    matrix[0] /= math.sqrt(2)
-    return matrix.to(dtype)
+    return dct_ortho(torch.eye(n, dtype=torch.float64)).T.to(dtype=dtype, device=device)
 
 
-def _window_coefficients(images: torch.Tensor, block: int) -> torch.Tensor:
+def _window_coefficients(images: torch.Tensor, dct: torch.Tensor) -> torch.Tensor:
     """DCT coefficients ``(N, windows, block, block)`` of every ``block × block`` window inside
-    ``(N, 1, h, w)`` images."""
+    ``(N, 1, h, w)`` images (``dct``: the ``(block, block)`` DCT matrix)."""
+    block = dct.shape[0]
     windows = F.unfold(images, block).transpose(1, 2).reshape(images.shape[0], -1, block, block)
-    dct = _dct_matrix(block, images.dtype, images.device)
     return dct @ windows @ dct.T
-
-
-def _idct2(coefficients: torch.Tensor) -> torch.Tensor:
-    block = coefficients.shape[-1]
-    dct = _dct_matrix(block, coefficients.dtype, coefficients.device)
-    return dct.T @ coefficients @ dct
 
 
 def _overlap_add(windows: torch.Tensor, shape, block: int) -> torch.Tensor:

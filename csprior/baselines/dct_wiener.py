@@ -11,14 +11,12 @@ Wiener passes) it was no better on images 03 and 04 at σ = 15, 25 and 50: at 2.
 """
 from __future__ import annotations
 
-import math
 import time
-from numbers import Real
 
 import torch
 
 from csprior.result import Result
-from csprior.wiener import WIENER_BLOCK, estimate_noise_std, wiener_refine
+from csprior.wiener import WIENER_BLOCK, check_noise_std, estimate_noise_std, wiener_refine
 
 CONVERGED_PASSES = 32
 
@@ -38,9 +36,7 @@ def dct_wiener(y: torch.Tensor, noise_std: float | None = None, *, passes: int =
         ``{"noise_std", "noise_std_selection", "passes", "block"}``, ``stop_reason`` ``"direct"``.
     """
     start = time.perf_counter()
-    if noise_std is not None and (isinstance(noise_std, bool) or not isinstance(noise_std, Real)
-                                  or not math.isfinite(noise_std) or noise_std < 0):
-        raise ValueError(f"noise_std must be a finite number >= 0 or None, got {noise_std!r}")
+    check_noise_std(noise_std)
     with torch.no_grad():
         sigma = estimate_noise_std(y) if noise_std is None else torch.tensor(float(noise_std))
         image = wiener_refine(y, y, sigma, block=block, passes=passes)
