@@ -3,6 +3,9 @@
 A suite's method table gives the method (``method = "lasso"``) and its keyword arguments, passed
 through unchanged, so a suite can set whatever the method takes:
 
+- ``"deep-decoder+conv-decoder"`` (named priors joined by ``+``): ``csprior.reconstruct`` with
+  that sequence of priors, an independent ensemble whose members are split between them (the suite
+  gives ``ensemble`` and ``ensemble_mode = "independent"``).
 - ``"auto"``: ``csprior.reconstruct`` with no prior, i.e. csprior's strongest recipe for the
   operator (``csprior.defaults``); it takes the same keywords as the named priors.
 - ``"deep-decoder"``, ``"conv-decoder"``, ``"dip"``: ``csprior.reconstruct`` with that prior
@@ -34,7 +37,8 @@ from csprior.result import Result
 from .problems import Problem
 from .warm_source import source_generator
 
-GENERATOR_PRIORS = ("auto", "deep-decoder", "conv-decoder", "dip")
+NAMED_PRIORS = ("deep-decoder", "conv-decoder", "dip")
+GENERATOR_PRIORS = ("auto", *NAMED_PRIORS)
 BASELINES = ("least-squares", "zero-filled", "lasso", "tv", "bm3d", "dct-wiener")
 METHODS = GENERATOR_PRIORS + BASELINES
 OPTIONAL_PACKAGES = {"bm3d": "bm3d"}
@@ -67,12 +71,12 @@ def run_method(spec: dict, problem: Problem, seed: int, data_dir: Path | None = 
 
     name = spec["method"]
     kwargs = {k: v for k, v in spec.items() if k not in ("method", "label", "wiener")}
-    if name not in METHODS:
-        raise ValueError(f"method must be one of {list(METHODS)}, got {name!r}")
+    if name not in METHODS and not _mixes_priors(name):
+        raise ValueError(f"method must be one of {list(METHODS)} or named priors joined by '+', got {name!r}")
     wiener = spec.get("wiener", False)
     if not isinstance(wiener, bool):
         raise ValueError(f"wiener must be true or false, got {wiener!r}")
-    if name in GENERATOR_PRIORS:
+    if name in GENERATOR_PRIORS or _mixes_priors(name):
         result = _run_generator(name, {**kwargs, "wiener": False}, problem, seed, data_dir)
     else:
         result = _run_baseline(name, kwargs, problem, seed)
@@ -86,6 +90,8 @@ def _run_generator(prior: str, kwargs: dict, problem: Problem, seed: int, data_d
 
     kwargs.setdefault("device", "cpu")
     if "warm_start" in kwargs:
+        if _mixes_priors(prior):
+            raise ValueError(f"warm_start starts every member from one source generator; {prior!r} mixes architectures")
         source_prior, architecture = prior, kwargs.get("architecture")
         if prior == "auto":  # the source must have the architecture the recipe will fit
             source_prior = default_recipe(problem.A)["prior"]
@@ -96,8 +102,14 @@ def _run_generator(prior: str, kwargs: dict, problem: Problem, seed: int, data_d
                                                 members, architecture)
     if kwargs.get("early_stopping") == "oracle":
         kwargs["x_true"] = problem.x_true
-    return reconstruct(problem.y, problem.A, None if prior == "auto" else prior, seed=seed, progress=False,
-                       **kwargs)
+    prior = None if prior == "auto" else prior.split("+") if _mixes_priors(prior) else prior
+    return reconstruct(problem.y, problem.A, prior, seed=seed, progress=False, **kwargs)
+
+
+def _mixes_priors(name: str) -> bool:
+    """Whether ``name`` joins several named priors with ``+`` (a mixed independent ensemble)."""
+    names = name.split("+")
+    return len(names) > 1 and all(part in NAMED_PRIORS for part in names)
 
 
 def _run_baseline(name: str, kwargs: dict, problem: Problem, seed: int) -> Result:

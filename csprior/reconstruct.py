@@ -129,7 +129,9 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         y: measurements ``(*batch, *A.out_shape)`` of ``A``'s output dtype; a leading batch holds
             independent problems (fitted together, see the module docstring).
         A: the measurement operator; the result lives in its input domain ``A.in_shape``.
-        prior: ``"deep-decoder"``, ``"conv-decoder"``, ``"dip"`` (the papers' settings) or a
+        prior: ``"deep-decoder"``, ``"conv-decoder"``, ``"dip"`` (the papers' settings), a
+            sequence of those names (an independent ensemble whose members are split between them,
+            ``member_priors``; each name keeps its own learning rate) or a
             generator module whose ``forward(input=None)`` returns ``(1, C, H, W)``; None runs
             csprior's strongest recipe for ``A`` (``csprior.defaults``: the Deep Decoder for real
             images, 128 channels wide when ``A`` has under 40 % as many measurements as unknowns, the
@@ -306,6 +308,9 @@ def _check_ensemble(ensemble, ensemble_mode, prior, tv_weight) -> str:
         raise ValueError(f"ensemble must be an int >= 1, got {ensemble!r}")
     if ensemble_mode not in ENSEMBLE_MODES:
         raise ValueError(f"ensemble_mode must be one of {ENSEMBLE_MODES}, got {ensemble_mode!r}")
+    if isinstance(prior, (list, tuple)):
+        _check_mixed_priors(prior, ensemble, ensemble_mode)
+        return ensemble_mode
     if ensemble > 1 and not isinstance(prior, str):
         raise ValueError("ensemble > 1 needs a named prior (a module cannot be re-initialised from "
                          "other seeds); pass e.g. prior=\"deep-decoder\"")
@@ -315,37 +320,64 @@ def _check_ensemble(ensemble, ensemble_mode, prior, tv_weight) -> str:
     return ensemble_mode
 
 
+def _check_mixed_priors(priors, ensemble: int, ensemble_mode: str) -> None:
+    """A sequence of prior names is an independent ensemble with at least one member per name."""
+    if not priors or not all(isinstance(name, str) and name in PRIOR_DEFAULTS for name in priors):
+        raise ValueError(f"prior: a sequence must hold names among {sorted(PRIOR_DEFAULTS)}, got {priors!r}")
+    if ensemble_mode != "independent" or ensemble < len(priors):
+        raise ValueError(f"prior: a sequence of {len(priors)} names mixes the members of an independent "
+                         f"ensemble; it needs ensemble_mode=\"independent\" and ensemble >= {len(priors)}, "
+                         f"got {ensemble_mode!r} and {ensemble}")
+
+
+def member_priors(prior, members: int) -> list[tuple[str, int]]:
+    """``(name, count)`` blocks of an independent ensemble: one name gets all ``members``; a sequence
+    of names splits them into consecutive blocks as even as possible, earlier names taking the
+    remainder (``("deep-decoder", "conv-decoder")`` with 5 members: 3 and 2)."""
+    names = [prior] if isinstance(prior, str) else list(prior)
+    share, extra = divmod(members, len(names))
+    return [(name, share + (index < extra)) for index, name in enumerate(names)]
+
+
 def _independent_ensemble(y, A, prior, batch, members: int, truths, *, seed: int, **kwargs) -> Result:
-    """``ensemble_mode="independent"``: problem ``i`` is fitted as ``members`` copies, a batch of
-    problems with seeds ``seed + i + k``, and the copies' images ``(members, *A.in_shape)`` are
-    averaged; returns one result per problem as ``reconstruct`` does."""
+    """``ensemble_mode="independent"``: problem ``i`` is fitted as ``members`` copies, batches of
+    problems (one per named prior, ``member_priors``) with seeds ``seed + i + k`` for member ``k``,
+    and the copies' images ``(members, *A.in_shape)`` are averaged; returns one result per problem
+    as ``reconstruct`` does."""
     problems = y.reshape(-1, *A.out_shape)
     results = []
     for index, y_one in enumerate(problems):
-        copies = y_one.expand(members, *A.out_shape)
-        truth = None if truths is None else truths[index].expand(members, *A.in_shape)
-        fitted = reconstruct(copies, A, prior, x_true=truth, seed=seed + index, ensemble=1, **kwargs)
-        results.append(_average_of_members(fitted))
+        blocks, first_member = [], 0
+        for name, count in member_priors(prior, members):
+            copies = y_one.expand(count, *A.out_shape)
+            truth = None if truths is None else truths[index].expand(count, *A.in_shape)
+            blocks.append(reconstruct(copies, A, name, x_true=truth, seed=seed + index + first_member, ensemble=1,
+                                      **kwargs))
+            first_member += count
+        results.append(_average_of_members(blocks, A.in_shape))
     result = Result.stack(results)
     result.image = result.image.reshape(*batch, *A.in_shape)
     return result
 
 
-def _average_of_members(fitted: Result) -> Result:
-    """One result from a batch of independently fitted copies of one problem."""
-    members = fitted.problems
+def _average_of_members(blocks: list[Result], in_shape) -> Result:
+    """One result from the blocks (one per named prior) of independently fitted copies of one problem."""
+    members = [member for block in blocks for member in (block.problems or [block])]
     first = members[0]
-    summary = [{"seed_offset": k, "stop_iteration": m.stop_iteration, "stop_reason": m.stop_reason,
-                "tv_weight": m.params.get("tv_weight")} for k, m in enumerate(members)]
+    summary = [{"seed_offset": k, "prior": m.method, "stop_iteration": m.stop_iteration,
+                "stop_reason": m.stop_reason, "tv_weight": m.params.get("tv_weight")} for k, m in enumerate(members)]
     reasons = sorted({m.stop_reason for m in members})
-    return Result(image=fitted.image.mean(dim=0), history=first.history,
+    counts = [m.n_parameters for m in members]
+    images = torch.cat([block.image.reshape(-1, *in_shape) for block in blocks])
+    return Result(image=images.mean(dim=0), history=first.history,
                   stop_iteration=round(sum(m.stop_iteration for m in members) / len(members)),
                   stop_reason=reasons[0] if len(reasons) == 1 else "/".join(reasons),
-                  seconds=fitted.seconds, method=first.method,
+                  seconds=sum(block.seconds for block in blocks),
+                  method="+".join(dict.fromkeys(m.method for m in members)),
                   params={**first.params, "ensemble": len(members), "ensemble_mode": "independent",
                           "members": summary},
-                  n_parameters=None if first.n_parameters is None else first.n_parameters * len(members),
-                  generator=fitted.generator)
+                  n_parameters=None if None in counts else sum(counts),
+                  generator=blocks[0].generator)
 
 
 def _tv_weights(tv_weight, batch: tuple[int, ...]) -> list[float]:
