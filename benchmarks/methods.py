@@ -71,7 +71,7 @@ def run_method(spec: dict, problem: Problem, seed: int, data_dir: Path | None = 
 
     name = spec["method"]
     kwargs = {k: v for k, v in spec.items() if k not in ("method", "label", "wiener")}
-    if name not in METHODS and not _mixes_priors(name):
+    if not known_method(name):
         raise ValueError(f"method must be one of {list(METHODS)} or named priors joined by '+', got {name!r}")
     wiener = spec.get("wiener", False)
     if not isinstance(wiener, bool):
@@ -104,6 +104,11 @@ def _run_generator(prior: str, kwargs: dict, problem: Problem, seed: int, data_d
         kwargs["x_true"] = problem.x_true
     prior = None if prior == "auto" else prior.split("+") if _mixes_priors(prior) else prior
     return reconstruct(problem.y, problem.A, prior, seed=seed, progress=False, **kwargs)
+
+
+def known_method(name: str) -> bool:
+    """Whether ``run_method`` runs ``name``: one of ``METHODS`` or named priors joined by ``+``."""
+    return name in METHODS or _mixes_priors(name)
 
 
 def _mixes_priors(name: str) -> bool:

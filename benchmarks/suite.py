@@ -42,7 +42,7 @@ from importlib import resources
 from pathlib import Path
 
 from .problems import DATASETS, OPERATOR_KINDS, describe_operator, needs_data, sampling_ratio
-from .methods import METHODS
+from .methods import METHODS, known_method
 
 SUITE_KEYS = {"name", "description", "seeds", "metrics", "methods", "experiments"}
 EXPERIMENT_KEYS = {"name", "images", "operator", "methods"}
@@ -201,8 +201,9 @@ def _check_method(label: str, spec, source: str) -> dict:
     if not isinstance(spec, dict):
         raise ValueError(f"suite {source}: methods.{label} must be a table")
     name = spec.get("method", label)
-    if name not in METHODS:
-        raise ValueError(f"suite {source}: methods.{label}.method must be one of {sorted(METHODS)}, got {name!r}")
+    if not known_method(name):
+        raise ValueError(f"suite {source}: methods.{label}.method must be one of {sorted(METHODS)} or named "
+                         f"priors joined by '+', got {name!r}")
     return {**spec, "method": name}
 
 
