@@ -68,6 +68,7 @@ def test_cell_id_ignores_dict_order():
 @pytest.mark.parametrize("edit, message", [
     (("seeds = [0, 1]", "seeds = [0, 1]\ncolour = 3"), "unknown key"),
     (('method = "least-squares"', 'method = "magic"'), "methods.ls.method"),
+    (('method = "least-squares"', 'method = "deep-decoder+tv"'), "named priors joined by"),
     (('methods = ["ls", "dd"]', 'methods = ["ls", "nope"]'), "not defined"),
     (('kind = "gaussian"', 'kind = "xray"'), "operator.kind"),
     (("noise = 0.01", "acceleration = 4"), "unknown key"),

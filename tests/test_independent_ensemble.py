@@ -9,11 +9,12 @@ import torch
 import torch.nn.functional as F
 
 from csprior import reconstruct
-from csprior.benchmarks.methods import run_method
+from csprior.benchmarks.methods import known_method, run_method
 from csprior.benchmarks.problems import Problem
 from csprior.generators import DeepDecoder
 from csprior.holdout import split_measurements
 from csprior.operators import Identity, MatrixOperator
+from csprior.reconstruct import member_priors
 
 OPTIONS = dict(iterations=150, early_stopping="holdout", patience=15, progress=False)
 
@@ -111,3 +112,50 @@ def test_a_suite_method_runs_an_independent_ensemble_from_one_warm_source():
             "ensemble_mode": "independent", "warm_start": {"image": "camera", "iterations": 2}}
     result = run_method(spec, problem, seed=0)
     assert result.image.shape == (16, 16) and len(result.params["members"]) == 2
+
+
+@pytest.mark.usefixtures("float64")
+def test_a_sequence_of_priors_splits_the_members_into_blocks_fitted_alone():
+    A, y = _problems(1)
+    result = reconstruct(y[0], A, ["deep-decoder", "conv-decoder"], ensemble=3, ensemble_mode="independent",
+                         seed=5, **OPTIONS)
+    priors = ["deep-decoder", "deep-decoder", "conv-decoder"]  # 3 members: the first name takes the extra one
+    alone = [reconstruct(y[0], A, prior, seed=5 + k, **OPTIONS) for k, prior in enumerate(priors)]
+    assert _relative(result.image, torch.stack([member.image for member in alone]).mean(0)) < 1e-10
+    members = result.params["members"]
+    assert [m["prior"] for m in members] == priors
+    assert [m["stop_iteration"] for m in members] == [member.stop_iteration for member in alone]
+    assert result.method == "deep-decoder+conv-decoder"
+    assert result.n_parameters == sum(member.n_parameters for member in alone)
+
+
+def test_member_priors_are_even_consecutive_blocks():
+    assert member_priors("deep-decoder", 4) == [("deep-decoder", 4)]
+    assert member_priors(("deep-decoder", "conv-decoder"), 4) == [("deep-decoder", 2), ("conv-decoder", 2)]
+    assert member_priors(("deep-decoder", "conv-decoder", "dip"), 5) == [
+        ("deep-decoder", 2), ("conv-decoder", 2), ("dip", 1)]
+
+
+@pytest.mark.parametrize("prior, kwargs, message", [
+    (["deep-decoder", "conv-decoder"], dict(ensemble=2), 'needs ensemble_mode="independent"'),
+    (["deep-decoder", "conv-decoder"], dict(ensemble=1, ensemble_mode="independent"), "ensemble >= 2"),
+    (["deep-decoder", "unet"], dict(ensemble=2, ensemble_mode="independent"), "a sequence must hold names"),
+    ([], dict(ensemble=2, ensemble_mode="independent"), "a sequence must hold names"),
+])
+def test_bad_prior_sequences_are_named(prior, kwargs, message):
+    A, y = _problems(1)
+    with pytest.raises(ValueError, match=message):
+        reconstruct(y[0], A, prior, iterations=2, progress=False, **kwargs)
+
+
+def test_a_suite_names_a_mixed_ensemble_by_joining_priors_with_plus():
+    A = Identity((16, 16))
+    x = torch.rand(16, 16, generator=torch.Generator().manual_seed(0))
+    problem = Problem(x_true=x, A=A, y=A(x), reference=x, data_range=1.0, noise_std=0.0)
+    spec = {"method": "deep-decoder+conv-decoder", "iterations": 3, "early_stopping": "fixed", "ensemble": 2,
+            "ensemble_mode": "independent"}
+    result = run_method(spec, problem, seed=0)
+    assert [m["prior"] for m in result.params["members"]] == ["deep-decoder", "conv-decoder"]
+    assert known_method("deep-decoder+conv-decoder") and not known_method("deep-decoder+tv")
+    with pytest.raises(ValueError, match="mixes architectures"):
+        run_method({**spec, "warm_start": {"image": "camera", "iterations": 2}}, problem, seed=0)
