@@ -1,5 +1,6 @@
 """``csprior reconstruct``: one image measured, reconstructed, saved and scored."""
 import numpy as np
+import pytest
 from skimage.io import imread
 
 from csprior.cli import main
@@ -43,6 +44,19 @@ def test_an_independent_ensemble_from_the_command_line(tmp_path, capsys):
     assert main(["reconstruct", "camera", "--ensemble", "0", "--out", str(out)]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
     assert "--ensemble" in errors[0] and "tv" in errors[0] and "--ensemble must be at least 1" in errors[1]
+
+
+def test_a_mixed_independent_ensemble_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "camera.png"
+    assert main(["reconstruct", "camera", "--size", "16", "--operator", "denoise", "--method",
+                 "deep-decoder+conv-decoder", "--iterations", "5", "--ensemble", "2", "--independent",
+                 "--out", str(out)]) == 0
+    assert "deep-decoder+conv-decoder on denoise" in capsys.readouterr().out
+    assert main(["reconstruct", "camera", "--method", "deep-decoder+conv-decoder", "--out", str(out)]) == 2
+    assert "--independent" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse names the bad value and the choices
+        main(["reconstruct", "camera", "--method", "deep-decoder+tv", "--out", str(out)])
+    assert "named priors joined by +" in capsys.readouterr().err
 
 
 def test_wiener_refinement_and_its_control_from_the_command_line(tmp_path, capsys):

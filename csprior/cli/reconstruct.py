@@ -30,9 +30,10 @@ def register(subparsers) -> None:
     parser.add_argument("--missing", type=float, default=0.5, help="inpainting: fraction of pixels lost (default 0.5)")
     parser.add_argument("--sigma", type=float, default=25.0, help="denoise: noise std on the 0-255 scale (default 25)")
     parser.add_argument("--noise", type=float, default=0.0, help="std of noise added to the measurements (default 0)")
-    parser.add_argument("--method", choices=METHODS, default="auto",
-                        help="auto (default): csprior's strongest untrained prior for the operator "
-                             "(several fits); or one named prior or baseline")
+    parser.add_argument("--method", type=_method_name, default="auto",
+                        help=f"auto (default): csprior's strongest untrained prior for the operator "
+                             f"(several fits); or one of {', '.join(m for m in METHODS if m != 'auto')}; or named priors joined by + "
+                             f"(deep-decoder+conv-decoder) for an --independent ensemble split between them")
     parser.add_argument("--iterations", type=int, default=None,
                         help="iteration budget (default: the method's own)")
     parser.add_argument("--ensemble", type=int, default=None, metavar="K",
@@ -49,6 +50,14 @@ def register(subparsers) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="PNG", help="where to save the reconstruction")
     parser.add_argument("--npy", action="store_true", help="also save the float image as OUT with suffix .npy")
     parser.set_defaults(handler=_reconstruct)
+
+
+def _method_name(name: str) -> str:
+    from csprior.benchmarks.methods import METHODS, known_method
+
+    if not known_method(name):
+        raise argparse.ArgumentTypeError(f"{name!r} is not one of {', '.join(METHODS)} or named priors joined by +")
+    return name
 
 
 def _reconstruct(args) -> int:
@@ -87,11 +96,15 @@ def _reconstruct(args) -> int:
 def _ensemble_options(args) -> dict:
     from csprior.benchmarks.methods import GENERATOR_PRIORS
 
+    mixed = "+" in args.method
+    if mixed and not (args.independent and args.ensemble):
+        raise UserError(f"--method {args.method} splits an independent ensemble between the priors: "
+                        "give --ensemble K (at least one member per prior) and --independent")
     if args.ensemble is None and not args.independent:
         return {}
     if args.ensemble is not None and args.ensemble < 1:
         raise UserError(f"--ensemble must be at least 1, got {args.ensemble}")
-    if args.method not in GENERATOR_PRIORS:
+    if args.method not in GENERATOR_PRIORS and not mixed:
         raise UserError(f"--ensemble and --independent apply to untrained priors {GENERATOR_PRIORS}, "
                         f"not to the baseline {args.method!r}")
     options = {"ensemble_mode": "independent" if args.independent else "joint"}
