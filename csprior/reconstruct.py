@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 
 from csprior import metrics
 from csprior.channels import channels_for, channels_to_input
-from csprior.defaults import default_recipe, recipe_architecture
+from csprior.defaults import default_recipe, recipe_architecture, recipe_prior
 from csprior.freed_memory import keep_freed_memory
 from csprior.holdout import split_measurements
 from csprior.hybrid import choose_tv_weight, smoothed_tv
@@ -134,7 +134,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
             ``member_priors``; each name keeps its own learning rate) or a
             generator module whose ``forward(input=None)`` returns ``(1, C, H, W)``; None runs
             csprior's strongest recipe for ``A`` (``csprior.defaults``: the Deep Decoder for real
-            images, 128 channels wide when ``A`` has under 40 % as many measurements as unknowns, the
+            images, 128 channels wide when ``A`` has under 40 % as many measurements as unknowns and
+            else an independent ensemble of two Deep Decoders and two ConvDecoders, the
             ConvDecoder for complex ones, with the TV hybrid; ``iterations``, ``ema``,
             ``tv_weight`` and ``warm_start`` left at None take the recipe's values, ``architecture``
             keywords replace the recipe's one by one).
@@ -228,6 +229,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         if not isinstance(tv_weight, (list, tuple)):  # a λ sweep cannot be an independent ensemble
             ensemble = recipe["ensemble"] if ensemble is None else ensemble
             ensemble_mode = recipe["ensemble_mode"] if ensemble_mode is None else ensemble_mode
+        if warm_start is None:  # a warm start has one architecture: the recipe's prior
+            prior = recipe_prior(recipe, ensemble, ensemble_mode)
     wiener = _check_wiener(False if wiener is None else wiener, A, y, noise_std)
     ensemble = 1 if ensemble is None else ensemble
     ensemble_mode = "joint" if ensemble_mode is None else ensemble_mode

@@ -4,6 +4,8 @@ import torch
 
 from csprior import build_generator, reconstruct
 from csprior.defaults import default_recipe
+
+MIXED = ("deep-decoder", "conv-decoder")
 from csprior.hybrid import COMPLEX_TV_WEIGHT_GRID, SPARSE_KSPACE_TV_WEIGHT_GRID, TV_WEIGHT_GRID, tv_weight_grid
 from csprior.operators import Diagonal, GaussianMatrix, Identity, MultiCoilPartialFourier, PartialFourier
 
@@ -17,7 +19,7 @@ def test_no_prior_runs_the_real_image_recipe():
     y, A = _real_problem()
     result = reconstruct(y, A, iterations=15, progress=False)
     recipe = default_recipe(A)
-    assert result.method == recipe["prior"] == "deep-decoder"
+    assert recipe["prior"] == "deep-decoder" and result.method == "+".join(recipe["members"])  # 50 %: ensemble
     assert result.params["ema"] == recipe["ema"] == 0.99
     assert result.params["iterations"] == 15  # the caller's budget replaces the recipe's
     assert result.params["tv_weight_rule"] == "holdout" and result.params["tv_weight_grid"] == list(TV_WEIGHT_GRID)
@@ -104,6 +106,22 @@ def test_with_many_measurements_the_recipe_is_an_independent_ensemble_of_four():
     assert result.params["ensemble_mode"] == "independent" and len(result.params["members"]) == 4
     single = reconstruct(y, A, iterations=5, ensemble=1, progress=False)  # the caller opts out
     assert "members" not in single.params and single.params["ensemble"] == 1
+
+
+def test_the_recipes_independent_ensemble_mixes_deep_decoders_and_convdecoders():
+    y, A = _real_problem()  # 50 %
+    assert default_recipe(A)["members"] == default_recipe(Identity((16, 16)))["members"] == MIXED
+    assert default_recipe(_few_measurements()[1])["members"] is None
+    result = reconstruct(y, A, iterations=3, progress=False)
+    assert [m["prior"] for m in result.params["members"]] == ["deep-decoder"] * 2 + ["conv-decoder"] * 2
+    assert result.method == "+".join(MIXED)
+    # one fit, a joint ensemble or a warm start keep the Deep Decoder alone
+    assert reconstruct(y, A, iterations=3, ensemble=1, progress=False).method == "deep-decoder"
+    joint = reconstruct(y, A, iterations=3, ensemble=2, ensemble_mode="joint", progress=False)
+    assert joint.method == "deep-decoder"
+    warm = reconstruct(y, A, iterations=3, ensemble=1, tv_weight=0.0, progress=False)
+    started = reconstruct(y, A, iterations=3, warm_start=warm, tv_weight=0.0, progress=False)
+    assert [m["prior"] for m in started.params["members"]] == ["deep-decoder"] * 4
 
 
 def _columns(count: int, size: int = 16) -> torch.Tensor:

@@ -38,8 +38,9 @@ def register(subparsers) -> None:
                         help="iteration budget (default: the method's own)")
     parser.add_argument("--ensemble", type=int, default=None, metavar="K",
                         help="average K fits from different initialisations (untrained priors only; default: "
-                             "1 for a named prior, the recipe's choice for auto, 4 independent fits where "
-                             "measurements are at least 40 %% of the pixels; --ensemble 1 opts out)")
+                             "1 for a named prior, the recipe's choice for auto: 4 independent fits, 2 Deep "
+                             "Decoders and 2 ConvDecoders, where measurements are at least 40 %% of the pixels; "
+                             "--ensemble 1 opts out)")
     parser.add_argument("--independent", action="store_true",
                         help="fit the K members as independent problems, each with its own held-out split, "
                              "stop and TV weight (ensemble_mode='independent'); default: one shared split")
