@@ -138,7 +138,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
             else an independent ensemble of two Deep Decoders and two ConvDecoders, the
             ConvDecoder for complex ones, with the TV hybrid; ``iterations``, ``ema``,
             ``tv_weight`` and ``warm_start`` left at None take the recipe's values, ``architecture``
-            keywords replace the recipe's one by one).
+            keywords replace the recipe's one by one; with ``warm_start`` or ``architecture`` given
+            the ensemble is of Deep Decoders alone).
         iterations: maximum iterations (prior's default, 3000; the recipe's 6000 without a prior).
         lr: learning rate (prior's default).
         optimizer: ``"adam"`` or ``"sgd"`` (SGD with momentum 0.9, as in the paper's figures).
@@ -202,9 +203,9 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         ``Result`` with ``image`` ``(*batch, *A.in_shape)`` (float32 or complex64), the history
         (``loss`` (mean over the ensemble's fit losses), ``holdout_loss``, ``psnr``, ``ssim``,
         ``ssim_iteration``; member 0's for an independent ensemble, whose ``params["members"]``
-        lists every member's stop and λ and whose ``stop_iteration`` is the members' mean), the
+        lists every member's prior, stop and λ and whose ``stop_iteration`` is the members' mean), the
         returned iteration and the reason, the fitted ``generator`` (as it
-        was when its fit ended), wall time (a problem fitted together with others gets an equal
+        was when its fit ended; of a mixed ensemble, the members of its first prior), wall time (a problem fitted together with others gets an equal
         share of the joint fit's time) and parameter count (of all K members); batched inputs also
         carry ``problems``. With ``wiener`` the image is the refined one and ``params["wiener"]``
         holds the noise level used (and, given ``x_true``, the PSNR of the generator's image).
@@ -218,6 +219,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         keep_freed_memory()  # every iteration's buffers reused instead of page-faulted back
     if prior is None:
         recipe = default_recipe(A)
+        # a caller's warm start or architecture describes one generator: the recipe's single prior
+        one_architecture = warm_start is not None or bool(architecture)
         prior = recipe["prior"]
         iterations = recipe["iterations"] if iterations is None else iterations
         ema = recipe["ema"] if ema is None else ema
@@ -229,7 +232,7 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         if not isinstance(tv_weight, (list, tuple)):  # a λ sweep cannot be an independent ensemble
             ensemble = recipe["ensemble"] if ensemble is None else ensemble
             ensemble_mode = recipe["ensemble_mode"] if ensemble_mode is None else ensemble_mode
-        if warm_start is None:  # a warm start has one architecture: the recipe's prior
+        if not one_architecture:
             prior = recipe_prior(recipe, ensemble, ensemble_mode)
     wiener = _check_wiener(False if wiener is None else wiener, A, y, noise_std)
     ensemble = 1 if ensemble is None else ensemble

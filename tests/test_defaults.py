@@ -122,6 +122,8 @@ def test_the_recipes_independent_ensemble_mixes_deep_decoders_and_convdecoders()
     warm = reconstruct(y, A, iterations=3, ensemble=1, tv_weight=0.0, progress=False)
     started = reconstruct(y, A, iterations=3, warm_start=warm, tv_weight=0.0, progress=False)
     assert [m["prior"] for m in started.params["members"]] == ["deep-decoder"] * 4
+    nearest = reconstruct(y, A, iterations=3, architecture={"upsample": "nearest"}, tv_weight=0.0, progress=False)
+    assert nearest.method == "deep-decoder" and len(nearest.params["members"]) == 4
 
 
 def _columns(count: int, size: int = 16) -> torch.Tensor:
