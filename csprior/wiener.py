@@ -15,12 +15,8 @@ The noise level, when not given, is the median absolute Haar diagonal detail of 
 """
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
-
-from numbers import Real
 
 from csprior import metrics
 from csprior.operators import Identity, LinearOperator, dct_ortho
@@ -86,9 +82,10 @@ def wiener_refine(y: torch.Tensor, pilot: torch.Tensor, noise_std=None, block: i
 
 def check_noise_std(noise_std) -> None:
     """Raise ValueError unless ``noise_std`` is None or a finite number >= 0."""
-    if noise_std is not None and (isinstance(noise_std, bool) or not isinstance(noise_std, Real)
-                                  or not math.isfinite(noise_std) or noise_std < 0):
-        raise ValueError(f"noise_std must be a finite number >= 0 or None, got {noise_std!r}")
+    from csprior.baselines.inputs import check_tol  # lazy: csprior.baselines imports this module
+
+    if noise_std is not None:
+        check_tol(noise_std, "noise_std")
 
 
 def _filter_once(noisy: torch.Tensor, guide: torch.Tensor, sigma: torch.Tensor, dct: torch.Tensor) -> torch.Tensor:
