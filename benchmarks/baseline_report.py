@@ -35,7 +35,7 @@ from csprior.baselines import lasso, least_squares, tv
 from csprior.datasets import load_images
 from csprior.operators import GaussianMatrix
 
-from .report_file import write_text_atomic
+from csprior.atomic_file import write_text_atomic
 from .suite import resolve_data_dir
 
 RATIOS = (0.10, 0.25, 0.50)
@@ -127,6 +127,7 @@ def to_csv(rows: list[dict], header: list[str]) -> str:
 
 
 def main(argv=None) -> None:
+    """Command line entry point (see the module docstring): parse ``argv`` and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="data folder (default $CSPRIOR_DATA)")
     parser.add_argument("--size", type=int, default=64, help="image side after resizing (default 64)")

@@ -15,10 +15,11 @@ import json
 import logging
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from csprior.atomic_file import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -136,16 +137,8 @@ class ResultsStore:
         """Write ``array`` to ``images/<name>.npy`` atomically; returns the path."""
         self.images.mkdir(parents=True, exist_ok=True)
         target = self.image_path(name)
-        fd, temporary = tempfile.mkstemp(dir=self.images, prefix=f".{name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.save(handle, array)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_path(target) as temporary, open(temporary, "wb") as handle:
+            np.save(handle, array)  # to a handle: np.save would add .npy to the temporary's name
         return target
 
     def load_image(self, name: str) -> np.ndarray | None:

@@ -33,7 +33,7 @@ from csprior import metrics
 from csprior.baselines import least_squares
 from csprior.benchmarks.methods import run_method
 from csprior.benchmarks.problems import Problem, build_problem
-from csprior.benchmarks.report_file import write_text_atomic
+from csprior.atomic_file import write_text_atomic
 from csprior.benchmarks.results_store import ResultsStore
 from csprior.benchmarks.suite import expand, load_suite, resolve_data_dir
 from csprior.operators import MultiCoilPartialFourier
@@ -167,6 +167,7 @@ def rows(cells, problem: Problem, unseen: UnseenSamples, out: Path, data_dir: Pa
 
 
 def main(argv=None) -> None:
+    """Command line entry point (see the module docstring): parse ``argv`` and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/mri-second-acquisition"),
                         help="folder of the kept images and table.md")

@@ -48,7 +48,7 @@ from csprior.generators.batched import stack_generators
 from .profile_fit import iteration_function
 from .reference_models import (copy_parameters, deepinv_architecture, deepinv_conv_decoder, reference_conv_decoder,
                                reference_deep_decoder)
-from .report_file import write_text_atomic
+from csprior.atomic_file import write_text_atomic
 
 DEEPINV_ROW = "conv-decoder deepinv-arch k=64"
 
@@ -142,6 +142,7 @@ def time_steps(steps: Sequence[Callable[[], None]], device: torch.device, iterat
 
 
 def main(argv=None) -> None:
+    """Command line entry point (see the module docstring): parse ``argv`` and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512], help="output sides")
     parser.add_argument("--models", nargs="+", default=None, help="only these rows of the first table, e.g. "

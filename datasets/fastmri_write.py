@@ -9,20 +9,20 @@ single-coil k-space), an optional ``mask``, the attributes ``acquisition``, ``pa
 ``reconstruction`` dataset ``(slices, H, W)``.
 
 Every file is written to a temporary file in the destination folder and moved into place with
-``os.replace``, so a reader never sees a half-written file.
+``os.replace`` (``csprior.atomic_file``), so a reader never sees a half-written file.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import h5py
 import numpy as np
 import torch
+
+from csprior.atomic_file import atomic_path
 
 from .coil_maps import calibration_size
 from .fastmri_read import TARGET_KEYS
@@ -65,6 +65,8 @@ def write_fastmri(path: str | Path, kspace, target=None, *, acquisition: str = "
     k = _as_array(kspace, "kspace", complex_=True)
     if k.ndim not in (3, 4):
         raise ValueError(f"kspace must be (slices, H, W) or (slices, coils, H, W), got shape {k.shape}")
+    if 0 in k.shape:
+        raise ValueError(f"kspace must hold at least one slice (and coil) of nonzero size, got shape {k.shape}")
     multicoil = k.ndim == 4
     height, width = k.shape[-2:]
     t = None
@@ -127,18 +129,8 @@ def write_reconstructions(out_dir: str | Path, reconstructions: Mapping[str, obj
 @contextlib.contextmanager
 def _atomic_h5(path: Path):
     """An ``h5py.File`` open for writing on a temporary sibling of ``path``, moved onto it on success."""
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not exist")
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
-        with h5py.File(temporary, "w") as hf:
-            yield hf
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    with atomic_path(path) as temporary, h5py.File(temporary, "w") as hf:
+        yield hf
 
 
 def _as_array(values, name: str, complex_: bool) -> np.ndarray:

@@ -38,8 +38,6 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +46,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from csprior.atomic_file import atomic_path
 from csprior.metrics import psnr, volume_metrics
 from csprior.operators import FASTMRI_KINDS, LinearOperator, MultiCoilPartialFourier, PartialFourier, fastmri_mask
 from csprior.result import Result
@@ -111,6 +110,12 @@ class MRIOptions:
     warm_start: bool = False
 
     def __post_init__(self):
+        if isinstance(self.methods, str) or not isinstance(self.methods, (tuple, list)):
+            raise TypeError(f"methods must be a tuple of method names, got {self.methods!r}")
+        if not isinstance(self.slices, str):
+            raise TypeError(f'slices must be text ("all", "mid", an index or "start:stop"), got {self.slices!r}')
+        if isinstance(self.calib_width, bool) or not isinstance(self.calib_width, int) or self.calib_width < 2:
+            raise ValueError(f"calib_width must be an int >= 2, got {self.calib_width!r}")
         if not self.methods:
             raise ValueError(f"methods must name at least one of {METHODS}")
         unknown = [m for m in self.methods if m not in METHODS]
@@ -487,7 +492,8 @@ def run_mri_pipeline(paths: Iterable[str | Path], out_dir: str | Path, options: 
         paths: fastMRI files and/or folders of them (``collect_files``).
         out_dir: output folder (created): ``<out>/<file name>`` with the ``reconstruction``
             dataset when ``options`` holds one method, ``<out>/<method>/<file name>`` for several;
-            ``<out>/metrics.csv`` (``CSV_COLUMNS``), rewritten atomically after every file.
+            ``<out>/metrics.csv`` (``CSV_COLUMNS``), rewritten atomically after every file; the rows
+            an earlier run wrote there for other files or methods are kept.
         options: what to reconstruct and how.
         on_result: called with every ``MRIFileResult`` once its file is written (the results are
             not kept here, so that long runs do not hold every volume in memory).
@@ -500,6 +506,7 @@ def run_mri_pipeline(paths: Iterable[str | Path], out_dir: str | Path, options: 
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"output folder {out_dir} exists and is not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
+    earlier = _earlier_rows(out_dir / METRICS_FILE, {path.name for path in files}, set(options.methods))
     rows: list[dict] = []
     for path in tqdm(files, desc="files", disable=None if options.progress else True):
         with read_fastmri(path) as f:
@@ -510,25 +517,30 @@ def run_mri_pipeline(paths: Iterable[str | Path], out_dir: str | Path, options: 
             rows.append(result.row())
             if on_result is not None:
                 on_result(result)
-        write_metrics_csv(out_dir / METRICS_FILE, rows)
+        write_metrics_csv(out_dir / METRICS_FILE, earlier + rows)
     return rows
+
+
+def _earlier_rows(path: Path, files: set[str], methods: set[str]) -> list[dict]:
+    """The rows of an earlier run's ``metrics.csv`` that this run does not recompute."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
+            raise ValueError(f"{path} exists but is not a csprior metrics table (columns {reader.fieldnames}); "
+                             "move it away or choose another output folder")
+        return [row for row in reader if not (row["file"] in files and row["method"] in methods)]
 
 
 def write_metrics_csv(path: str | Path, rows: Sequence[dict]) -> Path:
     """Write rows keyed by ``CSV_COLUMNS`` (extra keys ignored, None as empty) atomically to ``path``."""
     path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS})
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS})
     return path
 
 

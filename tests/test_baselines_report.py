@@ -7,7 +7,7 @@ import math
 import torch
 
 from csprior.benchmarks import baseline_report
-from csprior.benchmarks.report_file import write_text_atomic
+from csprior.atomic_file import write_text_atomic
 
 
 def test_report_rows_tables_and_files(tmp_path):

@@ -8,7 +8,7 @@ import torch
 from csprior.datasets import read_fastmri, rss, shepp_logan, synthetic_kspace, write_fastmri
 from csprior.datasets.mri_pipeline import (CSV_COLUMNS, MRIOptions, OraclePSNR, Sampling, center_crop, collect_files,
                                            file_sampling, mask_seed, output_size, parse_slices, reconstruct_file,
-                                           slice_problem, write_metrics_csv)
+                                           run_mri_pipeline, slice_problem, write_metrics_csv)
 from csprior.metrics import psnr, volume_metrics
 from csprior.operators import MultiCoilPartialFourier, PartialFourier, fastmri_mask, ifft2c
 
@@ -199,6 +199,21 @@ def test_write_metrics_csv_is_atomic_and_complete(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.csv"]
 
 
+def test_a_second_run_into_the_same_folder_keeps_the_first_runs_rows(tmp_path):
+    data, out = tmp_path / "data", tmp_path / "out"
+    data.mkdir()
+    first, second = _phantom_file(data / "a.h5"), _phantom_file(data / "b.h5")
+    options = MRIOptions(methods=("zero-filled",), slices="0")
+    run_mri_pipeline([first], out, options)
+    run_mri_pipeline([second], out, options)
+    run_mri_pipeline([first], out, options)  # recomputed: its row is replaced, not repeated
+    with open(out / "metrics.csv", newline="") as handle:
+        assert sorted(row["file"] for row in csv.DictReader(handle)) == ["a.h5", "b.h5"]
+    (out / "metrics.csv").write_text("name,score\nx,1\n")
+    with pytest.raises(ValueError, match="is not a csprior metrics table"):
+        run_mri_pipeline([first], out, options)
+
+
 def test_options_validation():
     with pytest.raises(ValueError, match="methods must be among"):
         MRIOptions(methods=("unet",))
@@ -208,6 +223,12 @@ def test_options_validation():
         MRIOptions(center_fraction=1.0)
     with pytest.raises(ValueError, match="slices"):
         MRIOptions(slices="x:y")
+    with pytest.raises(TypeError, match="slices must be text"):
+        MRIOptions(slices=5)
+    with pytest.raises(TypeError, match="methods must be a tuple"):
+        MRIOptions(methods="tv")
+    with pytest.raises(ValueError, match="calib_width must be an int >= 2"):
+        MRIOptions(calib_width=0)
 
 
 def test_warm_start_begins_each_slice_from_the_previous_slices_generator(tmp_path):

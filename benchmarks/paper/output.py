@@ -24,7 +24,7 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..report_file import write_bytes_atomic, write_text_atomic
+from csprior.atomic_file import write_bytes_atomic, write_text_atomic
 
 
 _PROVENANCE: ContextVar[str | None] = ContextVar("paper_provenance", default=None)

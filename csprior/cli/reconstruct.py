@@ -63,9 +63,10 @@ def _method_name(name: str) -> str:
 
 def _reconstruct(args) -> int:
     import numpy as np
-    from skimage.io import imsave
+    import imageio.v3 as iio  # scikit-image's own image writer
 
     from csprior import metrics
+    from csprior.atomic_file import atomic_path, write_bytes_atomic
     from csprior.benchmarks.methods import run_method
     from csprior.benchmarks.problems import build_problem, describe_operator
 
@@ -85,9 +86,11 @@ def _reconstruct(args) -> int:
     psnr = metrics.psnr(image, problem.reference, data_range=problem.data_range)
     ssim = metrics.ssim(image, problem.reference, data_range=problem.data_range)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    imsave(args.out, (image.numpy() * 255).round().astype(np.uint8), check_contrast=False)
+    write_bytes_atomic(args.out, iio.imwrite("<bytes>", (image.numpy() * 255).round().astype(np.uint8),
+                                             extension=".png"))
     if args.npy:
-        np.save(args.out.with_suffix(".npy"), image.numpy())
+        with atomic_path(args.out.with_suffix(".npy")) as temporary, open(temporary, "wb") as handle:
+            np.save(handle, image.numpy())
     stop = f", stopped at iteration {result.stop_iteration} ({result.stop_reason})" if result.stop_reason else ""
     print(f"{args.method} on {describe_operator(problem_operator(args))}: PSNR {psnr:.2f} dB, SSIM {ssim:.4f}, "
           f"{result.seconds:.1f} s{stop}; saved {args.out}")
