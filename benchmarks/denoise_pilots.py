@@ -90,6 +90,7 @@ def markdown(table: dict[str, dict[str, float]]) -> str:
 
 
 def main(argv=None) -> None:
+    """Command line entry point (see the module docstring): parse ``argv`` and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="a results directory holding denoising cells and their images")
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), help="the stored rows to use as pilots")

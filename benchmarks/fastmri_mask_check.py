@@ -172,6 +172,7 @@ def load_fastmri_mask() -> Callable:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line entry point (see the module docstring): parse ``argv`` and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write-golden", type=Path, help="also record fastMRI's masks for the tests here")
     args = parser.parse_args(argv)

@@ -73,6 +73,7 @@ def measure_in_subprocess(name: str, iterations: int, switch: str) -> dict[str, 
 
 
 def main(argv=None) -> None:
+    """Command line entry point (see the module docstring): parse ``argv`` and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", nargs="+", default=[*RECONSTRUCTIONS, *STACKED],
                         choices=[*RECONSTRUCTIONS, *STACKED])

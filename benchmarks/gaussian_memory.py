@@ -34,6 +34,7 @@ def _timed(fn, *args):
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line entry point (see the module docstring): parse ``argv`` and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256, help="image side (default 256)")
     parser.add_argument("--ratio", type=float, default=0.5, help="m / n (default 0.5)")

@@ -86,6 +86,7 @@ def rows(data_dir: Path, acceleration: int, iterations: int):
 
 
 def main(argv=None) -> None:
+    """Command line entry point (see the module docstring): parse ``argv`` and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="data folder (default $CSPRIOR_DATA)")
     parser.add_argument("--acceleration", type=int, choices=(4, 8), default=8)

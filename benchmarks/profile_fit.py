@@ -181,6 +181,7 @@ def _print_breakdown(label: str, wall_ms: float, totals: dict[tuple[str, str, st
 
 
 def main(argv=None) -> None:
+    """Command line entry point (see the module docstring): parse ``argv`` and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="deep-decoder", choices=("deep-decoder", "conv-decoder", "conv-decoder-deepinv"),
                         help="conv-decoder-deepinv: deepinv's ConvDecoder architecture against deepinv's module "

@@ -46,6 +46,9 @@ from .methods import METHODS, known_method
 
 SUITE_KEYS = {"name", "description", "seeds", "metrics", "methods", "experiments"}
 EXPERIMENT_KEYS = {"name", "images", "operator", "methods"}
+# what each operator kind cannot do without (the rest have defaults in csprior.benchmarks.problems)
+REQUIRED_OPERATOR_KEYS = {"gaussian": ("ratio",), "subsample": ("ratio",), "inpainting": ("missing",),
+                          "denoise": ("sigma",), "mri": ("acceleration",)}
 KNOWN_METRICS = ("psnr", "ssim", "nmse")
 DATA_ENV = "CSPRIOR_DATA"
 
@@ -176,6 +179,9 @@ def parse_suite(raw: dict, source: str = "<dict>") -> Suite:
     unknown = [m for m in metrics if m not in KNOWN_METRICS]
     if unknown or not metrics:
         raise ValueError(f"suite {source}: metrics must be a non-empty subset of {KNOWN_METRICS}, got {metrics!r}")
+    if not isinstance(raw["methods"], dict):
+        raise ValueError(f"suite {source}: methods must be a table of method tables ([methods.LABEL]), "
+                         f"got {type(raw['methods']).__name__}")
     methods = {label: _check_method(label, spec, source) for label, spec in raw["methods"].items()}
     experiments = raw["experiments"]
     if not isinstance(experiments, list) or not experiments:
@@ -195,6 +201,12 @@ def _check_keys(table, allowed: set[str], where: str) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+
+
+def _check_required(table: dict, keys, where: str) -> None:
+    absent = [key for key in keys if key not in table]
+    if absent:
+        raise ValueError(f"{where} needs the key(s) {absent}")
 
 
 def _check_method(label: str, spec, source: str) -> dict:
@@ -222,7 +234,13 @@ def _check_experiment(experiment, methods: dict, where: str) -> None:
                          f"{operator.get('kind') if isinstance(operator, dict) else operator!r}")
     allowed = OPERATOR_KINDS[operator["kind"]] | {"kind"}
     _check_keys(operator, allowed, f"{where} operator ({operator['kind']})")
-    missing = [m for m in experiment["methods"] if m not in methods]
+    _check_required(operator, REQUIRED_OPERATOR_KEYS.get(operator["kind"], ()), f"{where} operator ({operator['kind']})")
+    if images["dataset"] == "folder":
+        _check_required(images, ("path",), f"{where} images (folder)")
+    labels = experiment["methods"]
+    if not isinstance(labels, list) or not labels or not all(isinstance(label, str) for label in labels):
+        raise ValueError(f"{where}: methods must be a non-empty list of method labels, got {labels!r}")
+    missing = [m for m in labels if m not in methods]
     if missing:
         raise ValueError(f"{where}: methods {missing} are not defined in [methods]; defined: {sorted(methods)}")
 

@@ -58,6 +58,7 @@ def _shape(text: str) -> tuple[int, int]:
 
 
 def main(argv=None) -> None:
+    """Command line entry point (see the module docstring): parse ``argv`` and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=_shape, default=[(64, 64), (96, 96), (128, 128), (180, 230)],
                         help="image sizes HxW (default: 64x64 96x96 128x128 180x230)")

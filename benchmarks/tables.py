@@ -31,6 +31,7 @@ class Stat:
 
     @classmethod
     def of(cls, values) -> "Stat":
+        """Mean, sample standard deviation and count of the finite numbers among ``values``."""
         values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
         if not values:
             return cls(None, None, 0)

@@ -214,6 +214,8 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
         raise TypeError(f"A must be a csprior.operators.LinearOperator, got {type(A).__name__}")
     check_tensor(y, A.out_shape, A.out_dtype if A.out_dtype is not None else A.in_dtype, "y")
     batch = tuple(y.shape[:y.ndim - len(A.out_shape)])
+    if math.prod(batch) == 0:
+        raise ValueError(f"y must hold at least one problem, got shape {tuple(y.shape)}")
     truths = _check_truth(x_true, A, batch)
     if _runs_on_cpu(device):
         keep_freed_memory()  # every iteration's buffers reused instead of page-faulted back
@@ -446,8 +448,11 @@ def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, input
     lr = defaults["lr"] if lr is None else float(lr)
     if iterations < 1:
         raise ValueError(f"iterations must be positive, got {iterations}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr}")
+    if not (lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr must be a finite positive number, got {lr}")
+    input_noise = defaults["input_noise"] if input_noise is None else float(input_noise)
+    if not (input_noise >= 0 and math.isfinite(input_noise)):
+        raise ValueError(f"input_noise must be a finite number >= 0, got {input_noise}")
     if optimizer not in ("adam", "sgd"):
         raise ValueError(f'optimizer must be "adam" or "sgd", got {optimizer!r}')
     ema = defaults["ema"] if ema is None else ema
@@ -460,7 +465,7 @@ def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, input
     if architecture is not None and not isinstance(architecture, dict):
         raise TypeError(f"architecture must be a dict of generator keywords, got {type(architecture).__name__}")
     return FitSettings(iterations=iterations, lr=lr, optimizer=optimizer,
-                       input_noise=defaults["input_noise"] if input_noise is None else float(input_noise),
+                       input_noise=input_noise,
                        input_noise_anneal=bool(input_noise_anneal),
                        ema=ema, early_stopping=early_stopping, holdout_fraction=holdout_fraction,
                        patience=patience, scale=A.is_complex if scale == "auto" else bool(scale),

@@ -37,6 +37,18 @@ class StoppingRule:
 
     def update(self, iteration: int, image: torch.Tensor, *, held_loss: float | None = None,
                psnr: float | None = None) -> bool:
+        """Take the watched iterate of ``iteration`` and say whether the fit should stop.
+
+        Args:
+            iteration: 0-based iteration number.
+            image: the watched iterate of one problem, ``A.in_shape`` (the exponential average
+                or the ensemble mean where those are on); keep it with ``_keep`` to return it.
+            held_loss: mean residual on the held-out measurements (rules with ``needs_holdout``).
+            psnr: PSNR against ``x_true`` in dB (rules with ``needs_truth``; analysis only).
+
+        Returns:
+            True to stop now; ``best_iteration`` / ``best_image`` then name the iterate returned.
+        """
         raise NotImplementedError
 
     def _keep(self, iteration: int, image: torch.Tensor) -> None:
@@ -159,6 +171,8 @@ class VarianceStopping(_BestOf):
 def make_stopping_rule(early_stopping, *, patience: int | None, has_truth: bool) -> StoppingRule:
     """Build a rule from a name (``"holdout"``, ``"wmv"``, ``"fixed"``, ``"oracle"``) or pass one through."""
     if isinstance(early_stopping, StoppingRule):
+        if early_stopping.needs_truth and not has_truth:
+            raise ValueError(f"early_stopping rule {type(early_stopping).__name__} needs x_true")
         return early_stopping
     if early_stopping in (None, "fixed", False):
         return FixedStopping()

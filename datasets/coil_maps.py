@@ -63,7 +63,7 @@ def calibration_region(sampled, max_size: int | tuple[int, int] | None = None) -
     grid = np.asarray(sampled.cpu() if isinstance(sampled, torch.Tensor) else sampled).astype(bool)
     if grid.ndim != 2:
         raise ValueError(f"sampled must be an (H, W) mask, got shape {grid.shape}")
-    caps = _pair(max_size) if max_size is not None else grid.shape
+    caps = _pair(max_size, "max_size") if max_size is not None else grid.shape
     cy, cx = grid.shape[0] // 2, grid.shape[1] // 2
     if not grid[cy, cx]:
         return slice(cy, cy), slice(cx, cx)
@@ -121,6 +121,9 @@ def estimate_coil_maps(kspace, calib_width: int | tuple[int, int] | None = 24, m
         complex64 ``(coils, H, W)`` maps with ``Σ_c |S_c|² = 1`` where they are nonzero.
     """
     data = _as_complex_array(kspace)
+    if calib_width is not None and min(_pair(calib_width, "calib_width")) < 2:
+        raise ValueError(f"calib_width must be at least 2 per axis (a calibration region needs two lines), "
+                         f"got {calib_width!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     region = calibration_region((data.abs() > 0).any(dim=0), calib_width)
@@ -139,11 +142,13 @@ def estimate_coil_maps(kspace, calib_width: int | tuple[int, int] | None = 24, m
     return maps.to(torch.complex64)
 
 
-def _pair(value) -> tuple[int, int]:
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    h, w = value
-    return int(h), int(w)
+def _pair(value, name: str) -> tuple[int, int]:
+    """``value`` (an int or a pair of ints) as ``(h, w)``, else a TypeError naming ``name``."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)):
+        raise TypeError(f"{name} must be an int or a pair of ints (h, w), got {value!r}")
+    return int(pair[0]), int(pair[1])
 
 
 def _as_complex_array(kspace) -> torch.Tensor:

@@ -50,10 +50,12 @@ class LazyVolume:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The stored array's shape, e.g. ``(slices, coils, H, W)``; nothing is read."""
         return tuple(self.dataset.shape)
 
     @property
     def ndim(self) -> int:
+        """Number of axes of the stored array."""
         return self.dataset.ndim
 
     def __len__(self) -> int:
@@ -105,6 +107,7 @@ class FastMRIFile:
 
     @property
     def num_slices(self) -> int:
+        """Number of slices in the file (the first axis of ``kspace``)."""
         return self.kspace.shape[0]
 
     @property

@@ -44,10 +44,12 @@ class IsmrmrdHeader:
 
     @property
     def padding_left(self) -> int:
+        """First acquired k-space column (readout-padded columns before it hold zeros)."""
         return self.encoding_size[1] // 2 - self.step1_limits[2]
 
     @property
     def padding_right(self) -> int:
+        """One past the last acquired column: columns ``[padding_left, padding_right)`` were acquired."""
         return self.padding_left + self.step1_limits[1] + 1
 
 

@@ -18,6 +18,10 @@ class Diagonal(LinearOperator):
             raise TypeError(f"weights must be a torch.Tensor, got {type(weights).__name__}")
         if weights.dtype == torch.bool:
             weights = weights.to(torch.float32)
+        if not (weights.is_floating_point() or weights.is_complex()):
+            raise TypeError(f"weights must be a boolean, floating or complex tensor, got {weights.dtype}")
+        if not bool(torch.isfinite(weights).all()):
+            raise ValueError("weights contains NaN or Inf values")
         dtype = torch.complex64 if weights.is_complex() else None
         super().__init__(weights.shape, weights.shape, dtype, dtype)
         self.weights = weights

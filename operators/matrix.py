@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from .base import LinearOperator
+from .base import LinearOperator, _as_shape
 
 
 class MatrixOperator(LinearOperator):
@@ -22,7 +22,11 @@ class MatrixOperator(LinearOperator):
     def __init__(self, matrix: torch.Tensor, in_shape=None):
         if not isinstance(matrix, torch.Tensor) or matrix.ndim != 2:
             raise TypeError("matrix must be a 2-D torch.Tensor (m, n)")
-        in_shape = tuple(in_shape) if in_shape is not None else (matrix.shape[1],)
+        if not (matrix.is_floating_point() or matrix.is_complex()):
+            raise TypeError(f"matrix must be a floating or complex tensor, got {matrix.dtype}")
+        if not bool(torch.isfinite(matrix).all()):
+            raise ValueError("matrix contains NaN or Inf values")
+        in_shape = _as_shape(in_shape, "in_shape") if in_shape is not None else (matrix.shape[1],)
         if math.prod(in_shape) != matrix.shape[1]:
             raise ValueError(f"in_shape {in_shape} has {math.prod(in_shape)} entries but matrix has "
                              f"{matrix.shape[1]} columns")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from csprior.benchmarks.suite import cell_id, expand, load_suite, shipped_suites
+from csprior.benchmarks.suite import cell_id, expand, load_suite, parse_suite, shipped_suites
 
 TINY = """
 name = "tiny"
@@ -75,10 +75,18 @@ def test_cell_id_ignores_dict_order():
     (('dataset = "skimage"', 'dataset = "web"'), "images.dataset"),
     (('metrics = ["psnr"]', 'metrics = ["lpips"]'), "metrics"),
     (("seeds = [0, 1]", "seeds = []"), "seeds"),
+    (("ratio = [0.25, 0.5], ", ""), r"needs the key\(s\) \['ratio'\]"),
+    (('dataset = "skimage", names = ["camera", "moon"]', 'dataset = "folder"'), r"images \(folder\) needs"),
+    (('methods = ["ls", "dd"]', 'methods = "ls"'), "methods must be a non-empty list"),
 ])
 def test_invalid_suites_name_the_problem(tmp_path, edit, message):
     with pytest.raises(ValueError, match=message):
         load_suite(_write(tmp_path, TINY.replace(*edit)))
+
+
+def test_methods_must_be_a_table_of_tables():
+    with pytest.raises(ValueError, match="methods must be a table of method tables"):
+        parse_suite({"name": "x", "methods": ["ls"], "experiments": []})
 
 
 def test_unknown_suite_and_bad_toml(tmp_path):

@@ -69,6 +69,10 @@ def test_estimate_errors(phantom_data):
     hollow[:, 32, 32] = 0
     with pytest.raises(ValueError, match="fully sampled centre"):
         estimate_coil_maps(hollow)
+    with pytest.raises(ValueError, match="calib_width must be at least 2"):
+        estimate_coil_maps(kspace, calib_width=1)
+    with pytest.raises(TypeError, match="calib_width must be an int or a pair"):
+        estimate_coil_maps(kspace, calib_width=24.0)
 
 
 @pytest.mark.parametrize("method, max_projection", [("espirit", 0.05), ("lowres", 0.1)])

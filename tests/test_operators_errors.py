@@ -62,6 +62,13 @@ APPLY_CASES = {
 }
 
 CONSTRUCTION_CASES = {
+    "Diagonal NaN weights": (lambda: Diagonal(_with(float("nan"), H, W)), ValueError, "weights contains NaN"),
+    "Diagonal integer weights": (lambda: Diagonal(torch.ones(H, W, dtype=torch.int64)), TypeError, "weights must be"),
+    "Matrix Inf entry": (lambda: MatrixOperator(_with(float("inf"), 3, 4)), ValueError, "matrix contains NaN or Inf"),
+    "Matrix integer entries": (lambda: MatrixOperator(torch.ones(3, 4, dtype=torch.int64)), TypeError,
+                               "matrix must be a floating"),
+    "Matrix in_shape int": (lambda: MatrixOperator(_real(3, 4), in_shape=4), TypeError,
+                            "in_shape must be a sequence of ints"),
     # empty masks
     "Inpainting empty mask": (lambda: Inpainting(torch.zeros(H, W, dtype=torch.bool)),
                               ValueError, "mask selects nothing"),

@@ -7,7 +7,7 @@ from torch import nn
 
 from csprior import reconstruct
 from csprior.operators import Identity, MatrixOperator
-from csprior.stopping import VarianceStopping
+from csprior.stopping import OracleStopping, VarianceStopping
 
 
 class TinyGenerator(nn.Module):
@@ -110,7 +110,10 @@ def test_wmv_rule_stops_without_truth():
 @pytest.mark.parametrize("kwargs, message", [
     ({"early_stopping": "oracle"}, "needs x_true"),
     ({"early_stopping": "sometimes"}, "early_stopping must be"),
-    ({"lr": -1.0}, "lr must be positive"),
+    ({"lr": -1.0}, "lr must be a finite positive number"),
+    ({"lr": float("inf")}, "lr must be a finite positive number"),
+    ({"input_noise": float("nan")}, "input_noise must be a finite number >= 0"),
+    ({"input_noise": -0.1}, "input_noise must be a finite number >= 0"),
     ({"prior": "unet"}, "prior must be one of"),
     ({"x_true": torch.rand(7, 8)}, "x_true must have shape"),
 ])
@@ -118,6 +121,17 @@ def test_bad_arguments_are_named(kwargs, message):
     kwargs = {"prior": TinyGenerator(), **kwargs}
     with pytest.raises(ValueError, match=message):
         reconstruct(torch.rand(8, 8), Identity((8, 8)), iterations=2, progress=False, **kwargs)
+
+
+def test_a_rule_object_that_needs_the_truth_is_refused_without_it():
+    with pytest.raises(ValueError, match="OracleStopping needs x_true"):
+        reconstruct(torch.rand(8, 8), Identity((8, 8)), TinyGenerator(), early_stopping=OracleStopping(),
+                    iterations=2, progress=False)
+
+
+def test_an_empty_batch_is_rejected():
+    with pytest.raises(ValueError, match="y must hold at least one problem"):
+        reconstruct(torch.rand(0, 8, 8), Identity((8, 8)), TinyGenerator(), progress=False)
 
 
 def test_measurements_of_wrong_shape_or_nan_are_rejected():

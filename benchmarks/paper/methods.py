@@ -41,6 +41,7 @@ class Score:
     seconds: float
 
     def row(self) -> dict:
+        """The score as a table row keyed by ``SCORE_COLUMNS`` (no stopping iteration: empty)."""
         return {"image": self.image, "setting": self.setting, "method": self.method, "stopping": self.stopping,
                 "iteration": "" if self.iteration is None else self.iteration, "psnr": self.psnr,
                 "ssim": self.ssim, "seconds": self.seconds}

@@ -95,7 +95,8 @@ class Convergence:
         return (~stopped).to(x.device)
 
     def solution(self, x: torch.Tensor) -> Solution:
-        """The returned iterates: each stopped problem's kept iterate, the rows of ``x`` for the rest."""
+        """The returned iterates: each stopped problem's kept iterate, the rows of ``x``
+        ``(running, *in_shape)`` for the problems still running; ``Solution.x`` is ``(N, *in_shape)``."""
         for row, index in enumerate(self.running):
             self.kept[index] = x[row]
         return Solution(torch.stack(self.kept), self.histories, self.stop_iterations, self.stop_reasons)

@@ -25,8 +25,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-NAMES = ("kernels", "fitting", "two-layer", "denoising", "cs")
-
 
 def register(subparsers) -> None:
     """Add the ``paper`` subcommand and one action per experiment to the top-level parser."""
