@@ -35,7 +35,10 @@ def _pair(x, ref):
 def nmse(x, ref) -> float:
     """Normalised mean squared error ``||x - ref||² / ||ref||²`` over all entries (any shape)."""
     a, b = _pair(x, ref)
-    return float(np.sum((a - b) ** 2) / np.sum(b ** 2))
+    energy = np.sum(b ** 2)
+    if energy == 0:
+        raise ValueError("ref is zero everywhere: its NMSE is undefined")
+    return float(np.sum((a - b) ** 2) / energy)
 
 
 def psnr(x, ref, data_range: float | None = None) -> float:

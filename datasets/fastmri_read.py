@@ -20,6 +20,7 @@ hyperslab read), so volumes far larger than memory can be walked slice by slice.
 from __future__ import annotations
 
 import logging
+import numbers
 from collections.abc import Collection
 from pathlib import Path
 
@@ -247,8 +248,8 @@ def scan_fastmri(folder: str | Path, acquisition: str | Collection[str] | None =
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"fastMRI folder {folder} does not exist or is not a directory")
-    wanted_acquisitions = _as_set(acquisition, str)
-    wanted_coils = _as_set(coils, int)
+    wanted_acquisitions = _as_set(acquisition, str, "acquisition")
+    wanted_coils = _as_set(coils, int, "coils")
     selected = []
     for path in tqdm(sorted(folder.glob("*.h5")), desc="scanning fastMRI files", disable=None if progress else True):
         with read_fastmri(path) as f:
@@ -261,12 +262,20 @@ def scan_fastmri(folder: str | Path, acquisition: str | Collection[str] | None =
     return selected
 
 
-def _as_set(value, kind) -> set | None:
+def _as_set(value, kind, name: str) -> set | None:
+    """``value`` (one ``kind`` or a collection of them) as a set; None stays None (no filter)."""
     if value is None:
         return None
-    if isinstance(value, kind):
-        return {value}
-    return {kind(v) for v in value}
+    if kind is int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return {int(value)}
+    if isinstance(value, str):
+        if kind is str:
+            return {value}
+        raise TypeError(f"{name} must be an int or a collection of ints, got the text {value!r}")
+    try:
+        return {kind(v) for v in value}
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a {kind.__name__} or a collection of them, got {value!r}") from exc
 
 
 def _plain(value):

@@ -136,7 +136,8 @@ def _to_channels(image: np.ndarray, gray: bool, source: str) -> np.ndarray:
 
 
 def _size_pair(size) -> tuple[int, int]:
-    pair = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-    if len(pair) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in pair):
+    pair = (size, size) if isinstance(size, (int, np.integer)) or not isinstance(size, (tuple, list)) else tuple(size)
+    if len(pair) != 2 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
+                                 for s in pair):
         raise ValueError(f"size must be a positive int or a pair (H, W) of positive ints, got {size!r}")
     return int(pair[0]), int(pair[1])

@@ -19,6 +19,7 @@ field of view, ``encodingLimits`` and ``trajectory``), so other ISMRMRD tools ac
 """
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 
@@ -95,6 +96,8 @@ def make_ismrmrd_header(encoding_size: tuple[int, int, int], recon_size: tuple[i
     enc, rec = _size3(encoding_size, "encoding_size"), _size3(recon_size, "recon_size")
     limits = step1_limits if step1_limits is not None else (0, enc[1] - 1, enc[1] // 2)
     fov = tuple(float(f) for f in fov_mm) if fov_mm is not None else tuple(float(n) for n in enc)
+    if len(fov) != 3 or not all(math.isfinite(f) and f > 0 for f in fov):
+        raise ValueError(f"fov_mm must be three finite positive numbers (x, y, z) in mm, got {fov_mm!r}")
     recon_fov = tuple(f * r / e for f, r, e in zip(fov, rec, enc))
     if len(limits) != 3 or min(limits) < 0 or limits[0] > limits[1]:
         raise ValueError(f"step1_limits must be non-negative (minimum, maximum, center) with minimum <= maximum, "

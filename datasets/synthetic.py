@@ -15,8 +15,8 @@ from csprior.operators import fft2c
 
 
 def _size_pair(size, name: str) -> tuple[int, int]:
-    pair = (size, size) if isinstance(size, int) else tuple(size)
-    if len(pair) != 2 or not all(isinstance(s, int) and s > 0 for s in pair):
+    pair = (size, size) if isinstance(size, int) or not isinstance(size, (tuple, list)) else tuple(size)
+    if len(pair) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in pair):
         raise ValueError(f"{name} must be a positive int or a pair (H, W) of positive ints, got {size!r}")
     return pair
 
@@ -89,19 +89,19 @@ def synthetic_kspace(image: torch.Tensor, coils: int | None = None, *, maps: tor
     if coils is not None and maps is not None:
         raise ValueError("give either coils or maps, not both")
     if coils is not None:
-        maps = simulated_coil_maps(tuple(x.shape[-2:]), coils, seed)
+        maps = simulated_coil_maps(tuple(x.shape[-2:]), coils, seed).to(x.device)
     if maps is not None:
         if maps.ndim != 3 or tuple(maps.shape[-2:]) != tuple(x.shape[-2:]) or not maps.is_complex():
             raise ValueError(f"maps must be complex (coils, {x.shape[-2]}, {x.shape[-1]}), "
                              f"got {maps.dtype} {tuple(maps.shape)}")
-        x = x.unsqueeze(-3) * maps.to(torch.complex64)
+        x = x.unsqueeze(-3) * maps.to(device=x.device, dtype=torch.complex64)
     kspace = fft2c(x)
     if noise_std < 0 or not math.isfinite(noise_std):
         raise ValueError(f"noise_std must be a finite non-negative number, got {noise_std}")
     if noise_std > 0:
         gen = torch.Generator().manual_seed(int(seed))
-        noise = torch.randn(kspace.shape, dtype=torch.complex64, generator=gen)  # E|n|² = 1
-        kspace = kspace + noise_std * noise
+        noise = torch.randn(kspace.shape, dtype=torch.complex64, generator=gen)  # E|n|² = 1, drawn on the CPU
+        kspace = kspace + noise_std * noise.to(kspace.device)  # so a seed gives the same noise on any device
     return kspace
 
 

@@ -230,6 +230,11 @@ def test_scan_filters(tmp_path):
     assert names(scan_fastmri(tmp_path, acquisition="CORPD_FBK", progress=False)) == ["b.h5", "c.h5"]
     assert names(scan_fastmri(tmp_path, coils=[1, 8], progress=False)) == ["a.h5", "c.h5"]
     assert names(scan_fastmri(tmp_path, acquisition=["AXT2"], coils=4, progress=False)) == []
+    assert names(scan_fastmri(tmp_path, coils=np.int64(8), progress=False)) == ["a.h5"]
+    with pytest.raises(TypeError, match="coils must be an int or a collection of ints"):
+        scan_fastmri(tmp_path, coils="16", progress=False)
+    with pytest.raises(ValueError, match="fov_mm must be three finite positive numbers"):
+        make_ismrmrd_header((8, 8, 1), (8, 8, 1), fov_mm=(200.0, 200.0))
     (tmp_path / "bad.h5").write_text("broken")
     with pytest.raises(ValueError, match="bad.h5"):
         scan_fastmri(tmp_path, progress=False)

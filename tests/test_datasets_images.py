@@ -21,6 +21,9 @@ def test_resize_int_and_pair_and_range():
     assert float(square.min()) >= 0 and float(square.max()) <= 1
     rect = load_image("camera", size=(32, 48))
     assert rect.shape == (1, 1, 32, 48)
+    for size in (64.0, True, (32, 0)):
+        with pytest.raises(ValueError, match="size must be a positive int"):
+            load_image("camera", size=size)
 
 
 def test_color_and_gray_conversions():

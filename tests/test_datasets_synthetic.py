@@ -67,3 +67,6 @@ def test_kspace_errors():
         synthetic_kspace(image.numpy())
     with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
         synthetic_kspace(torch.zeros(1, 3, 8, 8))
+    for size in (16.0, True, "16"):
+        with pytest.raises(ValueError, match="size must be a positive int"):
+            shepp_logan(size)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from csprior.metrics import psnr, ssim, volume_metrics
+from csprior.metrics import nmse, psnr, ssim, volume_metrics
 
 
 def _constant_volume():
@@ -79,3 +79,5 @@ def test_volume_metrics_input_errors():
         volume_metrics(np.ones((1, 8, 8)), np.ones((1, 8, 9)))
     with pytest.raises(ValueError, match=r"\(slices, H, W\)"):
         volume_metrics(np.ones((8, 8)), np.ones((8, 8)))
+    with pytest.raises(ValueError, match="ref is zero everywhere"):
+        nmse(np.ones((4, 4)), np.zeros((4, 4)))
