@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from csprior.atomic_file import write_text_atomic
+
 KINDS = ("random", "equispaced", "equispaced_fraction")
 NUM_COLS = (17, 23, 64, 101, 320, 368, 372, 640)
 PAIRS = (((0.08,), (4,)), ((0.04,), (8,)), ((0.08, 0.04), (4, 8)), ((0.16, 0.08, 0.04), (2, 4, 8)),
@@ -152,7 +154,7 @@ def write_golden(subsample, path: Path) -> int:
         record |= {"mask_hex": np.packbits(mask).tobytes().hex(), "num_low_frequencies": num_low}
         lines.append(json.dumps(record))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    write_text_atomic(path, "\n".join(lines) + "\n")
     return len(lines)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from .paper.output import save_figure
 from .results_store import ResultsStore
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,7 @@ def plot_metric_vs_ratio(records: list[dict], metric: str, path: Path) -> Path |
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
-    figure.savefig(path, dpi=120)
-    return path
+    return save_figure(figure, path, dpi=120)
 
 
 def _draw_curves(ax, members: list[dict], metric: str) -> None:
@@ -124,8 +124,7 @@ def plot_reconstruction_grid(records: list[dict], store: ResultsStore, experimen
             caption = (method + "\n" if i == 0 else "") + (f"{psnr:.2f} dB" if psnr is not None else "")
             _show(axes[i][j], image, caption, vmax)
     figure.suptitle(f"{experiment}: {first['image']} (seed {first['seed']})", fontsize="medium")
-    figure.savefig(path, dpi=120)
-    return path
+    return save_figure(figure, path, dpi=120)
 
 
 def _load(store: ResultsStore, relative: str | None) -> np.ndarray | None:

@@ -88,6 +88,7 @@ def report_run(summary) -> int:
 
 def _table(args) -> int:
     from csprior.benchmarks.results_store import ResultsStore
+    from csprior.atomic_file import write_text_atomic
     from csprior.benchmarks.tables import format_table
 
     store = ResultsStore(args.folder)
@@ -95,7 +96,7 @@ def _table(args) -> int:
         raise FileNotFoundError(f"no results file {store.path}")
     text = format_table(store.records(), args.format)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        write_text_atomic(args.output, text)
         print(f"table written to {args.output}")
     else:
         sys.stdout.write(text)
