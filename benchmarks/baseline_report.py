@@ -33,9 +33,9 @@ import torch
 from csprior import metrics
 from csprior.baselines import lasso, least_squares, tv
 from csprior.datasets import load_images
+from csprior.atomic_file import write_text_atomic
 from csprior.operators import GaussianMatrix
 
-from csprior.atomic_file import write_text_atomic
 from .suite import resolve_data_dir
 
 RATIOS = (0.10, 0.25, 0.50)

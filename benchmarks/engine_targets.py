@@ -25,10 +25,10 @@ from pathlib import Path
 import torch
 
 from csprior import metrics, reconstruct
+from csprior.atomic_file import write_text_atomic
 from csprior.baselines import least_squares, zero_filled
 from csprior.datasets import estimate_coil_maps, load_images
 from csprior.datasets.converters import read_brain16ch
-from csprior.atomic_file import write_text_atomic
 from csprior.operators import GaussianMatrix, Identity, MultiCoilPartialFourier, fastmri_mask, ifft2c
 
 log = logging.getLogger(__name__)

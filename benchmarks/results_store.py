@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from csprior.atomic_file import atomic_path
+from csprior.atomic_file import save_npy_atomic
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +135,7 @@ class ResultsStore:
 
     def save_image(self, name: str, array: np.ndarray) -> Path:
         """Write ``array`` to ``images/<name>.npy`` atomically; returns the path."""
-        self.images.mkdir(parents=True, exist_ok=True)
-        target = self.image_path(name)
-        with atomic_path(target) as temporary, open(temporary, "wb") as handle:
-            np.save(handle, array)  # to a handle: np.save would add .npy to the temporary's name
-        return target
+        return save_npy_atomic(self.image_path(name), array)
 
     def load_image(self, name: str) -> np.ndarray | None:
         """The stored image ``name``, or None when it was not saved."""

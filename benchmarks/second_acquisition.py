@@ -30,10 +30,10 @@ import numpy as np
 import torch
 
 from csprior import metrics
+from csprior.atomic_file import write_text_atomic
 from csprior.baselines import least_squares
 from csprior.benchmarks.methods import run_method
 from csprior.benchmarks.problems import Problem, build_problem
-from csprior.atomic_file import write_text_atomic
 from csprior.benchmarks.results_store import ResultsStore
 from csprior.benchmarks.suite import expand, load_suite, resolve_data_dir
 from csprior.operators import MultiCoilPartialFourier

@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from csprior.atomic_file import write_text_atomic
 from csprior.freed_memory import keep_freed_memory
 from csprior.generators import ConvDecoder, DeepDecoder, build_generator
 from csprior.generators.base import Generator
@@ -48,7 +49,6 @@ from csprior.generators.batched import stack_generators
 from .profile_fit import iteration_function
 from .reference_models import (copy_parameters, deepinv_architecture, deepinv_conv_decoder, reference_conv_decoder,
                                reference_deep_decoder)
-from csprior.atomic_file import write_text_atomic
 
 DEEPINV_ROW = "conv-decoder deepinv-arch k=64"
 

@@ -7,10 +7,13 @@ onto the destination with ``os.replace``, which is atomic within one file system
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+import numpy as np
 
 
 @contextlib.contextmanager
@@ -41,6 +44,13 @@ def write_bytes_atomic(path, data: bytes) -> Path:
     with atomic_path(path) as temporary:
         temporary.write_bytes(data)
     return path
+
+
+def save_npy_atomic(path, array: np.ndarray) -> Path:
+    """``np.save`` of ``array`` to ``path`` (exactly that name: no ``.npy`` added) through ``write_bytes_atomic``."""
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return write_bytes_atomic(path, buffer.getvalue())
 
 
 def write_text_atomic(path, text: str) -> Path:

@@ -87,8 +87,8 @@ def report_run(summary) -> int:
 
 
 def _table(args) -> int:
-    from csprior.benchmarks.results_store import ResultsStore
     from csprior.atomic_file import write_text_atomic
+    from csprior.benchmarks.results_store import ResultsStore
     from csprior.benchmarks.tables import format_table
 
     store = ResultsStore(args.folder)

@@ -66,7 +66,7 @@ def _reconstruct(args) -> int:
     import imageio.v3 as iio  # scikit-image's own image writer
 
     from csprior import metrics
-    from csprior.atomic_file import atomic_path, write_bytes_atomic
+    from csprior.atomic_file import save_npy_atomic, write_bytes_atomic
     from csprior.benchmarks.methods import run_method
     from csprior.benchmarks.problems import build_problem, describe_operator
 
@@ -85,12 +85,10 @@ def _reconstruct(args) -> int:
     image = result.image.detach().cpu().reshape(problem.reference.shape).clamp(0, 1)
     psnr = metrics.psnr(image, problem.reference, data_range=problem.data_range)
     ssim = metrics.ssim(image, problem.reference, data_range=problem.data_range)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(args.out, iio.imwrite("<bytes>", (image.numpy() * 255).round().astype(np.uint8),
                                              extension=".png"))
     if args.npy:
-        with atomic_path(args.out.with_suffix(".npy")) as temporary, open(temporary, "wb") as handle:
-            np.save(handle, image.numpy())
+        save_npy_atomic(args.out.with_suffix(".npy"), image.numpy())
     stop = f", stopped at iteration {result.stop_iteration} ({result.stop_reason})" if result.stop_reason else ""
     print(f"{args.method} on {describe_operator(problem_operator(args))}: PSNR {psnr:.2f} dB, SSIM {ssim:.4f}, "
           f"{result.seconds:.1f} s{stop}; saved {args.out}")
