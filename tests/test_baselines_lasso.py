@@ -59,6 +59,20 @@ def test_lasso_objective_never_rises():
     assert history[-1] < history[0]
 
 
+def test_default_budget_lets_lasso_converge_at_small_lam():
+    """A small λ in db4 wavelets needs over 1000 FISTA iterations: the default budget reaches the
+    stopping tolerance, with a lower objective than a solve cut at 1000."""
+    truth = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(6))
+    truth = torch.nn.functional.avg_pool2d(truth, 3, stride=1, padding=1)[0, 0]
+    A = GaussianMatrix((32, 32), 256, seed=0)
+    y = A(truth)
+    cut = lasso(y, A, 3e-4, basis="db4", iterations=1000, progress=False)
+    default = lasso(y, A, 3e-4, basis="db4", progress=False)
+    assert cut.stop_reason == "max_iterations"
+    assert default.stop_reason == "converged" and default.stop_iteration >= 1000
+    assert default.history["objective"][-1] < cut.history["objective"][-1]
+
+
 def test_lasso_result_fields():
     A = GaussianMatrix(SHAPE, 30, seed=4)
     y = A(torch.rand(2, *SHAPE, generator=torch.Generator().manual_seed(5)))

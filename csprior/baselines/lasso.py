@@ -6,7 +6,9 @@ the image's last two axes. For complex images ``‖c‖₁ = Σ|c|`` sums comple
 the complex soft threshold). Solved by FISTA with step ``1/L``, ``L = (1.01 ‖A‖)²`` (``‖A‖`` from
 ``A.norm()``'s power iteration, which approaches the norm from below; the 1 % margin keeps the step
 safe) and monotone adaptive restart (``csprior.baselines.fista``), so the objective history never
-increases; stopping on the relative change of the coefficients.
+increases; stopping on the relative change of the coefficients, within at most 5000 iterations (with
+1000 the holdout search on Gaussian 64², 25 %, in db4 chose an unconverged small-λ solve: λ 0.00078
+against 0.168 once every candidate converges, which happens within 5000).
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 def lasso(y: torch.Tensor, A: LinearOperator, lam="holdout", *, basis: str = "dct", level: int | None = None,
-          iterations: int = 1000, tol: float = 1e-5, x_true: torch.Tensor | None = None, seed: int = 0,
+          iterations: int = 5000, tol: float = 1e-5, x_true: torch.Tensor | None = None, seed: int = 0,
           holdout_fraction: float = 0.1, grid=None, progress: bool = True) -> Result:
     """ℓ1 reconstruction ``min_c ½‖A Ψᴴ c − y‖² + λ‖c‖₁``, ``x = Ψᴴ c``.
 

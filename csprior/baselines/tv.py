@@ -11,7 +11,10 @@ separate term in ``x``, so only ``A``, ``Aᴴ`` and the closed-form proxes of ``
 sizes: dual ``σ_A = 1/‖A‖`` and ``σ_D = 1/‖D‖`` for the two blocks and primal
 ``τ = 0.99 / (‖A‖ + ‖D‖)``, so that ``τ (σ_A ‖A‖² + σ_D ‖D‖²) < 1`` (the block-diagonal
 preconditioned condition of Pock & Chambolle 2011); ``‖A‖`` is estimated by ``A.norm()`` with a 1 %
-margin and ``‖D‖ < √8``. Stopping: the relative change of ``x``.
+margin and ``‖D‖ < √8``. Stopping: the relative change of ``x``, within at most 5000 iterations:
+with 1000 the solves on pixel subsampling, inpainting and MRI stopped unconverged (128² Set11,
+subsampling and inpainting converged after 1500–4950 iterations, 0.10–0.28 dB higher;
+``ablation-cs128``), and a solve that converges stops early whatever the budget.
 
 Chambolle–Pock is not a descent method: the primal objective recorded per iteration may rise
 between iterations while the primal–dual pair converges (at rate O(1/k) of the gap); the tests check
@@ -39,7 +42,7 @@ log = logging.getLogger(__name__)
 BALANCE = 1.0
 
 
-def tv(y: torch.Tensor, A: LinearOperator, lam="holdout", *, iterations: int = 1000, tol: float = 1e-5,
+def tv(y: torch.Tensor, A: LinearOperator, lam="holdout", *, iterations: int = 5000, tol: float = 1e-5,
        isotropic: bool = True, x_true: torch.Tensor | None = None, seed: int = 0, holdout_fraction: float = 0.1,
        grid=None, progress: bool = True) -> Result:
     """Total-variation reconstruction ``min_x ½‖A x − y‖² + λ TV(x)``.
