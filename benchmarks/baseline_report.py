@@ -132,7 +132,7 @@ def main(argv=None) -> None:
     parser.add_argument("--data", type=Path, default=None, help="data folder (default $CSPRIOR_DATA)")
     parser.add_argument("--size", type=int, default=64, help="image side after resizing (default 64)")
     parser.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS), help="sampling ratios m/n")
-    parser.add_argument("--iterations", type=int, default=1000, help="iteration cap of every solve (default 1000)")
+    parser.add_argument("--iterations", type=int, default=5000, help="iteration cap of every solve (default 5000)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first LIMIT images (timing runs)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the matrices and the held-out split")

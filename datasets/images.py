@@ -21,6 +21,8 @@ import torch
 from skimage.color import gray2rgb, rgb2gray, rgba2rgb
 from skimage.transform import resize
 
+from .image_size import size_pair
+
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy")
@@ -52,7 +54,7 @@ def load_image(name_or_path: str | Path, size: int | tuple[int, int] | None = No
     image = _to_unit_range(array, source)
     image = _to_channels(image, gray, source)
     if size is not None:
-        image = resize(image, _size_pair(size), anti_aliasing=True, preserve_range=True).clip(0, 1)
+        image = resize(image, size_pair(size), anti_aliasing=True, preserve_range=True).clip(0, 1)
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).to(torch.float32)[None]
 
 
@@ -134,10 +136,3 @@ def _to_channels(image: np.ndarray, gray: bool, source: str) -> np.ndarray:
         return rgb2gray(image)[..., None] if gray else image
     raise ValueError(f"{source}: expected an (H, W) or (H, W, C) image with C in 1, 3, 4; got shape {image.shape}")
 
-
-def _size_pair(size) -> tuple[int, int]:
-    pair = (size, size) if isinstance(size, (int, np.integer)) or not isinstance(size, (tuple, list)) else tuple(size)
-    if len(pair) != 2 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
-                                 for s in pair):
-        raise ValueError(f"size must be a positive int or a pair (H, W) of positive ints, got {size!r}")
-    return int(pair[0]), int(pair[1])

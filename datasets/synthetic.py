@@ -13,12 +13,7 @@ from skimage.transform import resize
 
 from csprior.operators import fft2c
 
-
-def _size_pair(size, name: str) -> tuple[int, int]:
-    pair = (size, size) if isinstance(size, int) or not isinstance(size, (tuple, list)) else tuple(size)
-    if len(pair) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in pair):
-        raise ValueError(f"{name} must be a positive int or a pair (H, W) of positive ints, got {size!r}")
-    return pair
+from .image_size import size_pair
 
 
 def shepp_logan(size: int | tuple[int, int] = 256) -> torch.Tensor:
@@ -28,7 +23,7 @@ def shepp_logan(size: int | tuple[int, int] = 256) -> torch.Tensor:
     ``(H, W)``). Returned without batch or channel axes because it is used as a single-coil MRI
     image; ``shepp_logan(n)[None, None]`` gives the ``(1, 1, H, W)`` image-tensor layout.
     """
-    height, width = _size_pair(size, "size")
+    height, width = size_pair(size, "size")
     phantom = resize(shepp_logan_phantom(), (height, width), anti_aliasing=True, preserve_range=True)
     return torch.from_numpy(phantom.clip(0, 1)).to(torch.float32)
 
@@ -49,7 +44,7 @@ def simulated_coil_maps(shape: tuple[int, int], coils: int, seed: int = 0) -> to
     Returns:
         complex64 ``(coils, H, W)`` tensor.
     """
-    height, width = _size_pair(tuple(shape), "shape")
+    height, width = size_pair(tuple(shape), "shape")
     if not isinstance(coils, int) or coils < 1:
         raise ValueError(f"coils must be a positive int, got {coils!r}")
     gen = torch.Generator().manual_seed(int(seed))

@@ -13,8 +13,12 @@ def test_phantom_shape_range_and_native_size():
     assert float(phantom.min()) >= 0 and float(phantom.max()) <= 1
     assert shepp_logan((32, 40)).shape == (32, 40)
     np.testing.assert_allclose(shepp_logan(400).numpy(), shepp_logan_phantom(), atol=1e-6)
-    with pytest.raises(ValueError, match="size"):
-        shepp_logan(0)
+    assert shepp_logan(np.int64(24)).shape == (24, 24)  # numpy integers, as load_image takes them
+    for size in (0, 24.0, True, (32, 40, 1)):
+        with pytest.raises(ValueError, match="size must be a positive int"):
+            shepp_logan(size)
+    with pytest.raises(ValueError, match="shape must be"):
+        simulated_coil_maps((8, -8), 2)
 
 
 def test_coil_maps_normalised_seeded_and_smooth():
