@@ -15,8 +15,8 @@ results"), not from the papers: a named prior (``"deep-decoder"``, ...) keeps th
   λ grid for complex data (``csprior.hybrid.COMPLEX_TV_WEIGHT_GRID``), 6000 iterations: 33.06 /
   0.940 at 4× (λ 0.001; the real grid chose λ 0: 31.35 / 0.889; holdout TV 32.05 / 0.921) and
   20.42 / 0.503 at 8× (zero-filled 19.05 / 0.468), one mask; over three masks (``mri-seeds``)
-  31.77 / 0.921 at 4× (holdout TV 31.80 / 0.915) and 18.81 / 0.487 at 8× (zero-filled 19.38,
-  holdout TV 20.58). On a second scan, the 8-coil brain as acquired
+  31.77 / 0.921 at 4× (holdout TV run to convergence 32.10 / 0.922: the recipe loses by 0.33 dB) and
+  18.81 / 0.487 at 8× (zero-filled 19.38, holdout TV 20.64). On a second scan, the 8-coil brain as acquired
   (Poisson ~8×), the recipe (one fit, before the sparse-k-space ensemble) loses to TV: 30.18 /
   0.825 against 36.31 / 0.940 against BART's PICS image, and on the k-space samples of the scan's
   second acquisition, which no method sees, by 0.44 dB (−12.65 against −13.09 dB for the best of
@@ -27,7 +27,7 @@ results"), not from the papers: a named prior (``"deep-decoder"``, ...) keeps th
   7× and beyond): the complex recipe fitted three times as independent problems, λ grid up to 0.1
   (``csprior.hybrid.SPARSE_KSPACE_TV_WEIGHT_GRID``). 16-coil brain at 8×, three masks
   (``mri-seeds``, ``auto-independent3``): 20.57 ± 1.11 dB / 0.531 against one fit's 18.81 ± 2.42 /
-  0.487, zero-filled 19.38 and holdout TV 20.58, at about 6 times one fit's seconds. One λ shared
+  0.487, zero-filled 19.38 and holdout TV 20.64, at about 6 times one fit's seconds. One λ shared
   by the three fits, chosen on their summed held-out residuals, did worse in a scratch sweep
   (20.05 against 20.66 for a λ per fit): a fit stopped early on a high-energy column dominates the sum.
   Where the switch sits (one fit of the recipe with the same wide grid against three): at 7×
