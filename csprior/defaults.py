@@ -51,19 +51,19 @@ Ensemble: with at least 40 % as many measurements as unknowns (denoising, inpain
 missing pixels, Gaussian CS at high ratios), where one fit of the recipe loses to TV or BM3D, the
 recipe is fitted four times as independent problems (``ensemble=4, ensemble_mode="independent"``:
 own initialisation, held-out split, λ and stop each; images averaged). Two Set11 images, the
-recipe with 6000 iterations: Gaussian 64² 50 % 36.54 against 36.11 dB (holdout TV 36.39),
+recipe with 6000 iterations: Gaussian 64² 50 % 36.54 against 36.11 dB (holdout TV 36.39 at 1000 iterations, 37.27 run to convergence),
 denoising 128² σ = 25/255 29.29 against 28.87 (BM3D 30.53), at about 2 and 4.7 times the seconds
 (``ablation-small``, ``ablation-denoise``, ``auto-independent4``). Two of the four members are
 ConvDecoders (``members``; its authors' 64 channels and learning rate 0.008, the recipe's averaging,
 hybrid and stop): different architectures err differently, so their average gains more. Same two
-images: Gaussian 64² 50 % 37.31 against 36.54 dB with four Deep Decoders (oracle TV 36.52), at
+images: Gaussian 64² 50 % 37.31 against 36.54 dB with four Deep Decoders (oracle TV run to convergence 37.35), at
 853 against 597 s per image; denoising 29.37 against 29.29, at 1160 against 1270 s
 (``gaussian-64-mixed``, ``denoise-128-mixed``). Four ConvDecoders did better still on the Gaussian
 cell, 37.64 (35.88 / 39.40), at 1275 s per image (``gaussian-64-convdecoder``), but worse on
 denoising, 29.11 (27.81 / 30.41; ``denoise-128-convdecoder``): the mix trails them by 0.33 dB on the
 Gaussian cell at two thirds of their seconds and leads by 0.26 dB on denoising.
-Inpainting 64², 50 % missing (``inpainting-64``): 31.02 dB against holdout TV 27.55 and oracle TV
-27.65. A caller's ``ensemble=1``, a joint ensemble, a
+Inpainting 64², 50 % missing (``inpainting-64``): 31.02 dB against holdout TV 27.72 and oracle TV
+27.78. A caller's ``ensemble=1``, a joint ensemble, a
 warm start or an ``architecture`` (each describes one generator) keep the Deep Decoder alone. At denoising the default also
 loses to a classical filter, the iterated sliding-DCT Wiener filter (``csprior.baselines.dct_wiener``:
 29.62 dB), and refining the default's image with that filter (``wiener=True``: 29.68) is left out of
