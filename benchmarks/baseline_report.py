@@ -31,9 +31,9 @@ import numpy as np
 import torch
 
 from csprior import metrics
+from csprior.atomic_file import write_text_atomic
 from csprior.baselines import lasso, least_squares, tv
 from csprior.datasets import load_images
-from csprior.atomic_file import write_text_atomic
 from csprior.operators import GaussianMatrix
 
 from .suite import resolve_data_dir

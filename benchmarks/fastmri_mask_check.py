@@ -153,7 +153,6 @@ def write_golden(subsample, path: Path) -> int:
             record["seed_filename"] = "".join(map(chr, record.pop("seed")))
         record |= {"mask_hex": np.packbits(mask).tobytes().hex(), "num_low_frequencies": num_low}
         lines.append(json.dumps(record))
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, "\n".join(lines) + "\n")
     return len(lines)
 
