@@ -7,6 +7,8 @@ Complex inputs are compared by magnitude, as in MRI evaluation.
 """
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import torch
 from skimage.metrics import structural_similarity
@@ -29,7 +31,20 @@ def _pair(x, ref):
         raise ValueError(f"x has shape {a.shape} but ref has shape {b.shape}")
     if a.size == 0:
         raise ValueError("x and ref must not be empty")
+    if not np.isfinite(b).all():  # a NaN in x is a failed reconstruction and scores NaN; in ref it is bad input
+        raise ValueError("ref contains NaN or Inf values")
     return a, b
+
+
+def _data_range(ref: np.ndarray, data_range: float | None) -> float:
+    """1 for references in [0, 1], else ``ref.max()``, unless given; must be finite and positive."""
+    if data_range is None:
+        data_range = 1.0 if ref.min() >= 0 and ref.max() <= 1 else float(ref.max())
+        if data_range <= 0:
+            raise ValueError(f"ref's maximum is {data_range}: give data_range (the peak value) explicitly")
+    if isinstance(data_range, bool) or not isinstance(data_range, Real) or not (0 < data_range < np.inf):
+        raise ValueError(f"data_range must be a finite positive number, got {data_range!r}")
+    return float(data_range)
 
 
 def nmse(x, ref) -> float:
@@ -45,10 +60,10 @@ def psnr(x, ref, data_range: float | None = None) -> float:
     """Peak signal-to-noise ratio in dB over all entries (any shape).
 
     ``data_range`` defaults to 1 for reference images in [0, 1] and to ``ref.max()`` otherwise.
+    NaN in ``x`` gives NaN; ``ref`` must be finite.
     """
     a, b = _pair(x, ref)
-    if data_range is None:
-        data_range = 1.0 if b.min() >= 0 and b.max() <= 1 else float(b.max())
+    data_range = _data_range(b, data_range)
     mse = float(np.mean((a - b) ** 2))
     return float("inf") if mse == 0 else float(10 * np.log10(data_range ** 2 / mse))
 
@@ -62,8 +77,7 @@ def ssim(x, ref, data_range: float | None = None) -> float:
     a, b = _pair(x, ref)
     if a.ndim < 2:
         raise ValueError(f"ssim needs images (..., H, W), got shape {a.shape}")
-    if data_range is None:
-        data_range = 1.0 if b.min() >= 0 and b.max() <= 1 else float(b.max())
+    data_range = _data_range(b, data_range)
     a2, b2 = a.reshape(-1, *a.shape[-2:]), b.reshape(-1, *b.shape[-2:])
     window = min(7, *a.shape[-2:])
     window -= 1 - window % 2  # scikit-image needs an odd window no larger than the image

@@ -43,6 +43,7 @@ from tqdm.auto import tqdm
 from csprior import metrics
 from csprior.channels import channels_for, channels_to_input
 from csprior.defaults import default_recipe, recipe_architecture, recipe_prior
+from csprior.fit_arguments import check_fit_arguments
 from csprior.freed_memory import keep_freed_memory
 from csprior.holdout import split_measurements
 from csprior.hybrid import choose_tv_weight, smoothed_tv
@@ -77,9 +78,7 @@ class FitSettings:
     input_noise: float
     input_noise_anneal: bool
     ema: float | None
-    early_stopping: object
     holdout_fraction: float
-    patience: int | None
     scale: bool
     data_consistency: bool
     metrics_every: int
@@ -217,6 +216,9 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     if math.prod(batch) == 0:
         raise ValueError(f"y must hold at least one problem, got shape {tuple(y.shape)}")
     truths = _check_truth(x_true, A, batch)
+    check_fit_arguments(iterations=iterations, lr=lr, optimizer=optimizer, input_noise=input_noise, ema=ema,
+                        holdout_fraction=holdout_fraction, patience=patience, metrics_every=metrics_every,
+                        scale=scale, architecture=architecture)
     if _runs_on_cpu(device):
         keep_freed_memory()  # every iteration's buffers reused instead of page-faulted back
     if prior is None:
@@ -260,8 +262,7 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     weights = _tv_weights(tv_weight, batch)
     settings = _resolve_settings(prior, iterations=iterations, lr=lr, optimizer=optimizer,
                                  input_noise=input_noise, input_noise_anneal=input_noise_anneal, ema=ema,
-                                 early_stopping=early_stopping,
-                                 holdout_fraction=holdout_fraction, patience=patience, scale=scale,
+                                 holdout_fraction=holdout_fraction, scale=scale,
                                  data_consistency=data_consistency, metrics_every=metrics_every,
                                  progress=progress, ensemble=ensemble, A=A, architecture=architecture)
     device = torch.device(device) if device is not None else default_device()
@@ -438,37 +439,21 @@ def _check_truth(x_true, A: LinearOperator, batch: tuple[int, ...]):
 
 
 def _resolve_settings(prior, *, A, iterations, lr, optimizer, input_noise, input_noise_anneal, ema,
-                      early_stopping, holdout_fraction, patience, scale, data_consistency, metrics_every,
-                      progress, ensemble, architecture) -> FitSettings:
+                      holdout_fraction, scale, data_consistency, metrics_every, progress, ensemble,
+                      architecture) -> FitSettings:
+    """The prior's defaults filled in for the keywords left at None (already checked)."""
     defaults = PRIOR_DEFAULTS.get(prior, PRIOR_DEFAULTS["deep-decoder"]) if isinstance(prior, str) \
         else PRIOR_DEFAULTS["deep-decoder"]
     if isinstance(prior, str) and prior not in PRIOR_DEFAULTS:
         raise ValueError(f"prior must be one of {sorted(PRIOR_DEFAULTS)} or a module, got {prior!r}")
-    iterations = defaults["iterations"] if iterations is None else int(iterations)
+    iterations = defaults["iterations"] if iterations is None else iterations
     lr = defaults["lr"] if lr is None else float(lr)
-    if iterations < 1:
-        raise ValueError(f"iterations must be positive, got {iterations}")
-    if not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a finite positive number, got {lr}")
     input_noise = defaults["input_noise"] if input_noise is None else float(input_noise)
-    if not (input_noise >= 0 and math.isfinite(input_noise)):
-        raise ValueError(f"input_noise must be a finite number >= 0, got {input_noise}")
-    if optimizer not in ("adam", "sgd"):
-        raise ValueError(f'optimizer must be "adam" or "sgd", got {optimizer!r}')
     ema = defaults["ema"] if ema is None else ema
-    if ema is not None and not 0 <= ema < 1:
-        raise ValueError(f"ema must be in [0, 1), got {ema}")
-    if metrics_every < 1:
-        raise ValueError(f"metrics_every must be positive, got {metrics_every}")
-    if scale not in ("auto", True, False):
-        raise ValueError(f'scale must be "auto", True or False, got {scale!r}')
-    if architecture is not None and not isinstance(architecture, dict):
-        raise TypeError(f"architecture must be a dict of generator keywords, got {type(architecture).__name__}")
     return FitSettings(iterations=iterations, lr=lr, optimizer=optimizer,
                        input_noise=input_noise,
                        input_noise_anneal=bool(input_noise_anneal),
-                       ema=ema, early_stopping=early_stopping, holdout_fraction=holdout_fraction,
-                       patience=patience, scale=A.is_complex if scale == "auto" else bool(scale),
+                       ema=ema, holdout_fraction=holdout_fraction, scale=A.is_complex if scale == "auto" else bool(scale),
                        data_consistency=data_consistency, metrics_every=metrics_every,
                        progress=progress, ensemble=ensemble,
                        architecture=dict(architecture or {}))

@@ -26,6 +26,8 @@ data, found from the k-space itself (``calibration_region``) and capped at ``cal
 """
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import torch
 
@@ -134,8 +136,8 @@ def estimate_coil_maps(kspace, calib_width: int | tuple[int, int] | None = 24, m
     if method == "lowres":
         maps = _lowres_maps(data, region)
     else:
-        if not 0 < threshold < 1 or not 0 < crop <= 1:
-            raise ValueError(f"threshold must be in (0, 1) and crop in (0, 1], got {threshold}, {crop}")
+        if not all(isinstance(v, Real) for v in (threshold, crop)) or not 0 < threshold < 1 or not 0 < crop <= 1:
+            raise ValueError(f"threshold must be a number in (0, 1) and crop in (0, 1], got {threshold!r}, {crop!r}")
         if not isinstance(kernel_width, int) or kernel_width < 2:
             raise ValueError(f"kernel_width must be an int >= 2, got {kernel_width!r}")
         maps = _espirit_maps(data, region, kernel_width, threshold, crop)

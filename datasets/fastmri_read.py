@@ -121,11 +121,6 @@ class FastMRIFile:
         """``(H, W)`` of one coil's k-space."""
         return self.kspace.shape[-2], self.kspace.shape[-1]
 
-    @property
-    def ismrmrd_header(self) -> IsmrmrdHeader | None:
-        """Alias of ``header``."""
-        return self.header
-
     # -- life cycle ------------------------------------------------------------------------------------
     def close(self) -> None:
         """Close the HDF5 file; the lazy volumes cannot be read afterwards."""
@@ -186,6 +181,8 @@ class FastMRIFile:
         if mask.shape not in ((width,), (height, width)):
             raise self._fail(f"mask must have shape ({width},) or ({height}, {width}) to match kspace, "
                              f"got {mask.shape}")
+        if not np.isin(mask, (0, 1)).all():  # 0.3 or NaN would otherwise count as acquired
+            raise self._fail("mask must hold only 0 and 1 (or booleans)")
         if not np.any(mask):
             raise self._fail("mask is all zero: no k-space sample is marked as acquired")
         return torch.from_numpy(mask != 0)

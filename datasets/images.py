@@ -11,6 +11,7 @@ anti-aliased ``resize`` (the aspect ratio changes if it differs; nothing is crop
 from __future__ import annotations
 
 import logging
+import numbers
 import warnings
 from pathlib import Path
 
@@ -78,8 +79,8 @@ def load_images(folder: str | Path, size: int | tuple[int, int] | None = None, g
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder {folder} does not exist or is not a directory")
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be a positive int or None, got {limit}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1):
+        raise ValueError(f"limit must be a positive int or None, got {limit!r}")
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise ValueError(f"image folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")

@@ -78,7 +78,8 @@ class MRIOptions:
         mask: ``fastmri_mask`` kind of the retrospective mask (``MASK_KINDS``).
         slices: ``"all"``, ``"mid"`` (the middle slice ``n // 2``), ``"i"`` or ``"i:j"`` (Python
             slice semantics, negative indices allowed).
-        iterations: iteration budget of the generator methods (None: the engine's default, 3000).
+        iterations: iteration budget of the generator methods (None: the engine's default, 3000 for a
+            named prior and the recipe's 6000 for ``auto``).
         seed: seeds the generators and the held-out splits (the same for every slice, so a slice
             gives the same image whichever selection it is part of); the mask seed is the file name.
         coil_maps: ``"espirit"`` or ``"lowres"`` (``estimate_coil_maps``).
@@ -311,7 +312,8 @@ def slice_problem(kspace: torch.Tensor, sampling: Sampling, *, coil_maps: str = 
 
 def run_method(method: str, y: torch.Tensor, A: LinearOperator, options: MRIOptions,
                callback: Callable | None = None, warm_start: Result | None = None) -> Result:
-    """Reconstruct one slice with ``method``; the result image is complex64 ``A.in_shape``.
+    """Reconstruct one slice with ``method`` from its k-space ``y`` (``A.out_shape``: ``(H, W)`` single-coil,
+    ``(coils, H, W)`` multi-coil); the result image is complex64 ``A.in_shape``.
 
     ``callback(iteration, image, record)`` and ``warm_start`` (a result whose fitted generator starts
     the fit) are passed to the generator methods' ``reconstruct``.

@@ -6,6 +6,7 @@ coil maps are smooth analytic functions, so every call is reproducible from its 
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from skimage.data import shepp_logan_phantom
@@ -37,17 +38,17 @@ def simulated_coil_maps(shape: tuple[int, int], coils: int, seed: int = 0) -> to
     array. The maps are normalised so that ``Σ_c |S_c|² = 1`` at every pixel.
 
     Args:
-        shape: image size ``(H, W)``.
+        shape: image size ``(H, W)`` (an int for a square).
         coils: number of coils (≥ 1).
-        seed: seed of the jitter and the phase offsets.
+        seed: seed (an int) of the jitter and the phase offsets.
 
     Returns:
         complex64 ``(coils, H, W)`` tensor.
     """
-    height, width = size_pair(tuple(shape), "shape")
-    if not isinstance(coils, int) or coils < 1:
+    height, width = size_pair(shape, "shape")
+    if not _is_int(coils) or coils < 1:
         raise ValueError(f"coils must be a positive int, got {coils!r}")
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(_seed(seed))
     angles = 2 * math.pi * (torch.arange(coils) + 0.25 * (torch.rand(coils, generator=gen) - 0.5)) / coils
     offsets = 2 * math.pi * torch.rand(coils, generator=gen)
     y = torch.linspace(-1, 1, height, dtype=torch.float64)[:, None]
@@ -83,21 +84,40 @@ def synthetic_kspace(image: torch.Tensor, coils: int | None = None, *, maps: tor
     x = _as_image(image)
     if coils is not None and maps is not None:
         raise ValueError("give either coils or maps, not both")
+    if isinstance(noise_std, bool) or not isinstance(noise_std, numbers.Real) \
+            or noise_std < 0 or not math.isfinite(noise_std):
+        raise ValueError(f"noise_std must be a finite non-negative number, got {noise_std!r}")
     if coils is not None:
         maps = simulated_coil_maps(tuple(x.shape[-2:]), coils, seed).to(x.device)
     if maps is not None:
-        if maps.ndim != 3 or tuple(maps.shape[-2:]) != tuple(x.shape[-2:]) or not maps.is_complex():
-            raise ValueError(f"maps must be complex (coils, {x.shape[-2]}, {x.shape[-1]}), "
-                             f"got {maps.dtype} {tuple(maps.shape)}")
+        _check_maps(maps, x.shape[-2:])
         x = x.unsqueeze(-3) * maps.to(device=x.device, dtype=torch.complex64)
     kspace = fft2c(x)
-    if noise_std < 0 or not math.isfinite(noise_std):
-        raise ValueError(f"noise_std must be a finite non-negative number, got {noise_std}")
     if noise_std > 0:
-        gen = torch.Generator().manual_seed(int(seed))
+        gen = torch.Generator().manual_seed(_seed(seed))
         noise = torch.randn(kspace.shape, dtype=torch.complex64, generator=gen)  # E|n|² = 1, drawn on the CPU
         kspace = kspace + noise_std * noise.to(kspace.device)  # so a seed gives the same noise on any device
     return kspace
+
+
+def _check_maps(maps, image_shape) -> None:
+    height, width = image_shape
+    if not isinstance(maps, torch.Tensor):
+        raise TypeError(f"maps must be a torch.Tensor (coils, {height}, {width}), got {type(maps).__name__}")
+    if maps.ndim != 3 or tuple(maps.shape[-2:]) != (height, width) or not maps.is_complex():
+        raise ValueError(f"maps must be complex (coils, {height}, {width}), got {maps.dtype} {tuple(maps.shape)}")
+    if not bool(torch.isfinite(maps).all()):
+        raise ValueError("maps contains NaN or Inf values")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _seed(seed) -> int:
+    if not _is_int(seed):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    return int(seed)
 
 
 def _as_image(image) -> torch.Tensor:

@@ -16,6 +16,7 @@ Algebra (after SigPy's ``Linop``): ``A.H`` is the adjoint, ``A @ B`` composes (s
 from __future__ import annotations
 
 import math
+from numbers import Integral
 from typing import Iterable
 
 import torch
@@ -24,19 +25,25 @@ Shape = tuple[int, ...]
 
 
 def _as_shape(shape: Iterable[int], name: str) -> Shape:
+    # no int() coercion: it would truncate 64.7 and read the string "64" as the shape (6, 4)
     try:
-        out = tuple(int(s) for s in shape)
-    except TypeError as exc:
-        raise TypeError(f"{name} must be a sequence of ints, got {shape!r}") from exc
+        entries = tuple(shape) if not isinstance(shape, str) else None
+    except TypeError:
+        entries = None
+    if entries is None or not all(isinstance(s, Integral) and not isinstance(s, bool) for s in entries):
+        raise TypeError(f"{name} must be a sequence of ints, got {shape!r}")
+    out = tuple(int(s) for s in entries)
     if not out or any(s <= 0 for s in out):
         raise ValueError(f"{name} must be a non-empty sequence of positive ints, got {out}")
     return out
 
 
 def check_tensor(x, shape: Shape, dtype: torch.dtype | None, name: str, finite: bool = True) -> None:
-    """Raise TypeError/ValueError unless ``x`` is a tensor shaped ``(*batch, *shape)`` of ``dtype``.
+    """Raise TypeError/ValueError unless ``x`` is a tensor shaped ``(*batch, *shape)`` of ``dtype``'s kind.
 
-    ``dtype=None`` accepts any floating or complex dtype. ``finite`` also rejects NaN and Inf.
+    Only the kind is checked (real or complex), not the precision: float64 or complex128 input is
+    accepted and computed in that precision. ``dtype=None`` accepts any floating or complex dtype.
+    ``finite`` also rejects NaN and Inf.
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")

@@ -20,8 +20,12 @@ class Diagonal(LinearOperator):
             weights = weights.to(torch.float32)
         if not (weights.is_floating_point() or weights.is_complex()):
             raise TypeError(f"weights must be a boolean, floating or complex tensor, got {weights.dtype}")
+        if weights.ndim == 0 or weights.numel() == 0:
+            raise ValueError(f"weights must have at least one dimension and one entry, got shape {tuple(weights.shape)}")
         if not bool(torch.isfinite(weights).all()):
             raise ValueError("weights contains NaN or Inf values")
+        if not bool((weights != 0).any()):
+            raise ValueError("weights must have a nonzero entry: all zeros measure nothing")
         dtype = torch.complex64 if weights.is_complex() else None
         super().__init__(weights.shape, weights.shape, dtype, dtype)
         self.weights = weights

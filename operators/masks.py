@@ -7,6 +7,8 @@ fully sampled calibration block, as used for 2-D (non-Cartesian-column) undersam
 """
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import torch
 
@@ -221,9 +223,10 @@ def poisson_disc_mask(shape, acceleration: float, calib=(24, 24), seed: int = 0,
     from .subsample import check_seed
 
     height, width = _pair_shape(_as_shape(shape, "shape"))
-    if isinstance(acceleration, bool) or not np.isfinite(acceleration) or acceleration < 1:
+    if isinstance(acceleration, bool) or not isinstance(acceleration, Real) or not np.isfinite(acceleration) \
+            or acceleration < 1:
         raise ValueError(f"acceleration must be a finite number >= 1, got {acceleration!r}")
-    if not (np.isfinite(radius_growth) and radius_growth >= 0):
+    if not (isinstance(radius_growth, Real) and np.isfinite(radius_growth) and radius_growth >= 0):
         raise ValueError(f"radius_growth must be a finite number >= 0, got {radius_growth!r}")
     centre = _calibration_block(calib, height, width)
     target = round(height * width / acceleration)
@@ -252,7 +255,7 @@ def _pair_shape(shape) -> tuple[int, int]:
 
 
 def _calibration_block(calib, height: int, width: int) -> np.ndarray:
-    sizes = (calib, calib) if isinstance(calib, (int, np.integer)) else tuple(calib)
+    sizes = tuple(calib) if isinstance(calib, (tuple, list, np.ndarray)) else (calib, calib)
     if len(sizes) != 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in sizes):
         raise ValueError(f"calib must be a non-negative int or a pair of them, got {calib!r}")
     if sizes[0] > height or sizes[1] > width:

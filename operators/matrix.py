@@ -24,6 +24,8 @@ class MatrixOperator(LinearOperator):
             raise TypeError("matrix must be a 2-D torch.Tensor (m, n)")
         if not (matrix.is_floating_point() or matrix.is_complex()):
             raise TypeError(f"matrix must be a floating or complex tensor, got {matrix.dtype}")
+        if matrix.numel() == 0:
+            raise ValueError(f"matrix must have at least one row and one column, got shape {tuple(matrix.shape)}")
         if not bool(torch.isfinite(matrix).all()):
             raise ValueError("matrix contains NaN or Inf values")
         in_shape = _as_shape(in_shape, "in_shape") if in_shape is not None else (matrix.shape[1],)

@@ -73,6 +73,8 @@ def test_estimate_errors(phantom_data):
         estimate_coil_maps(kspace, calib_width=1)
     with pytest.raises(TypeError, match="calib_width must be an int or a pair"):
         estimate_coil_maps(kspace, calib_width=24.0)
+    with pytest.raises(ValueError, match="threshold must be a number in"):
+        estimate_coil_maps(kspace, threshold="0.02")
 
 
 @pytest.mark.parametrize("method, max_projection", [("espirit", 0.05), ("lowres", 0.1)])

@@ -155,6 +155,8 @@ def test_bad_files_raise_value_error_naming_the_file(tmp_path):
         "real.h5": (lambda p: _h5(p, kspace=np.ones((2, 4, 4), np.float32)), "real-valued"),
         "zero_mask.h5": (lambda p: _h5(p, kspace=good_k, mask=np.zeros(4, bool)), "all zero"),
         "mask_shape.h5": (lambda p: _h5(p, kspace=good_k, mask=np.ones(5, bool)), "mask must have shape"),
+        "mask_values.h5": (lambda p: _h5(p, kspace=good_k, mask=np.array([1.0, 0.3, 0.0, 1.0])),
+                           "mask must hold only 0 and 1"),
         "target.h5": (lambda p: _h5(p, kspace=good_k, reconstruction_esc=np.ones((3, 4, 4), np.float32)),
                       "3 slices but kspace has 2"),
         "header.h5": (lambda p: _h5(p, kspace=good_k, ismrmrd_header=np.bytes_(b"<broken")), "not valid XML"),
@@ -202,6 +204,8 @@ def test_write_validation(tmp_path):
         write_fastmri(tmp_path / "a.h5", kspace, target.astype(np.complex64))
     with pytest.raises(ValueError, match="mask is all zero"):
         write_fastmri(tmp_path / "a.h5", kspace, target, mask=np.zeros(12, bool))
+    with pytest.raises(TypeError, match="mask must be boolean or hold only 0 and 1, got values such as nan"):
+        write_fastmri(tmp_path / "a.h5", kspace, target, mask=np.r_[np.nan, np.ones(11)])
     with pytest.raises(ValueError, match="NaN"):
         write_fastmri(tmp_path / "a.h5", kspace * np.nan, target)
     assert not list(tmp_path.iterdir())

@@ -88,8 +88,9 @@ def test_folder_sorted_limited_and_errors(tmp_path):
         load_images(empty)
     with pytest.raises(FileNotFoundError, match="missing"):
         load_images(tmp_path / "missing")
-    with pytest.raises(ValueError, match="limit"):
-        load_images(tmp_path, limit=0)
+    for limit in (0, 2.5, "3", True):
+        with pytest.raises(ValueError, match="limit must be a positive int or None"):
+            load_images(tmp_path, limit=limit)
 
 
 def test_shared_image_folder(shared_data):

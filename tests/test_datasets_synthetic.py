@@ -74,3 +74,22 @@ def test_kspace_errors():
     for size in (16.0, True, "16"):
         with pytest.raises(ValueError, match="size must be a positive int"):
             shepp_logan(size)
+
+
+def test_kspace_and_coil_map_arguments_are_named():
+    image = shepp_logan(16)
+    with pytest.raises(TypeError, match=r"maps must be a torch.Tensor \(coils, 16, 16\)"):
+        synthetic_kspace(image, maps=[[1.0]])
+    bad_maps = simulated_coil_maps((16, 16), 2)
+    bad_maps[0, 3, 3] = float("nan")
+    with pytest.raises(ValueError, match="maps contains NaN"):
+        synthetic_kspace(image, maps=bad_maps)
+    with pytest.raises(ValueError, match="noise_std must be a finite non-negative number"):
+        synthetic_kspace(image, noise_std="0.1")
+    with pytest.raises(TypeError, match="seed must be an int"):
+        simulated_coil_maps((16, 16), 2, seed=1.5)
+    with pytest.raises(ValueError, match="coils must be a positive int"):
+        simulated_coil_maps((16, 16), 2.0)
+    with pytest.raises(ValueError, match="shape must be a positive int or a pair"):
+        simulated_coil_maps((16, 0), 2)
+    assert torch.equal(simulated_coil_maps(16, np.int64(2)), simulated_coil_maps((16, 16), 2))

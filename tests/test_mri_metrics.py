@@ -81,3 +81,15 @@ def test_volume_metrics_input_errors():
         volume_metrics(np.ones((8, 8)), np.ones((8, 8)))
     with pytest.raises(ValueError, match="ref is zero everywhere"):
         nmse(np.ones((4, 4)), np.zeros((4, 4)))
+
+
+def test_metric_reference_and_data_range_errors():
+    ref = np.linspace(0, 1, 64).reshape(8, 8)
+    with pytest.raises(ValueError, match="ref contains NaN or Inf"):
+        psnr(ref, np.where(ref > 0.5, np.nan, ref))
+    for data_range in (0.0, -1.0, float("inf"), "1"):
+        with pytest.raises(ValueError, match="data_range must be a finite positive number"):
+            ssim(ref, ref, data_range=data_range)
+    with pytest.raises(ValueError, match="give data_range"):
+        psnr(ref, ref - 2.0)
+    assert np.isnan(psnr(np.full((8, 8), np.nan), ref))  # a failed reconstruction scores NaN, it does not raise

@@ -1,12 +1,13 @@
 """Plumbing of the reconstruction engine, with a tiny generator so each test takes milliseconds."""
 import math
+import sys
 
 import pytest
 import torch
 from torch import nn
 
 from csprior import reconstruct
-from csprior.operators import Identity, MatrixOperator
+from csprior.operators import Identity, MatrixOperator, PartialFourier
 from csprior.stopping import OracleStopping, VarianceStopping
 
 
@@ -116,11 +117,36 @@ def test_wmv_rule_stops_without_truth():
     ({"input_noise": -0.1}, "input_noise must be a finite number >= 0"),
     ({"prior": "unet"}, "prior must be one of"),
     ({"x_true": torch.rand(7, 8)}, "x_true must have shape"),
+    ({"iterations": 2.7}, "iterations must be a positive int"),
+    ({"iterations": True}, "iterations must be a positive int"),
+    ({"patience": 0}, "patience must be a positive int"),
+    ({"patience": 10.5}, "patience must be a positive int"),
+    ({"metrics_every": 2.0}, "metrics_every must be a positive int"),
+    ({"lr": "fast"}, "lr must be a finite positive number"),
+    ({"ema": "0.99"}, r"ema must be a number in \[0, 1\)"),
+    ({"ema": 1.0}, r"ema must be a number in \[0, 1\)"),
+    ({"holdout_fraction": 0.7}, r"holdout_fraction must be a number in \(0, 0.5\]"),
+    ({"optimizer": "adamw"}, "optimizer must be"),
+    ({"scale": 1}, "scale must be"),
 ])
 def test_bad_arguments_are_named(kwargs, message):
-    kwargs = {"prior": TinyGenerator(), **kwargs}
+    kwargs = {"prior": TinyGenerator(), "iterations": 2, **kwargs}
     with pytest.raises(ValueError, match=message):
-        reconstruct(torch.rand(8, 8), Identity((8, 8)), iterations=2, progress=False, **kwargs)
+        reconstruct(torch.rand(8, 8), Identity((8, 8)), progress=False, **kwargs)
+
+
+def test_bad_keyword_fails_before_the_recipes_phantom_warm_start(monkeypatch):
+    # the complex recipe fits a phantom first (1000 iterations): a typo must not wait for it
+    engine = sys.modules["csprior.reconstruct"]  # the module (the package re-exports the function)
+
+    def no_warm_start(*args, **kwargs):
+        raise AssertionError("the warm start ran before the keywords were checked")
+
+    monkeypatch.setattr(engine, "resolve_warm_start", no_warm_start)
+    A = PartialFourier(torch.ones(16, 16, dtype=torch.bool))
+    y = A(torch.rand(16, 16, dtype=torch.complex64))
+    with pytest.raises(ValueError, match="optimizer must be"):
+        reconstruct(y, A, optimizer="adamw", progress=False)
 
 
 def test_a_rule_object_that_needs_the_truth_is_refused_without_it():

@@ -105,7 +105,8 @@ class DCT2(_SeparableOrthogonal):
     """Orthonormal 2-D DCT-II over the last two axes: ``(..., H, W) -> (..., H, W)``, real or complex.
 
     Applied as ``C_H x C_Wᵀ`` with the ``n × n`` DCT matrices built by ``csprior.operators.dct_ortho``
-    (small dense products beat the FFT route at image sizes).
+    (small dense products beat the FFT route at image sizes). ``shape`` is the image shape
+    ``(..., H, W)`` the transform acts on.
     """
 
     def __init__(self, shape):

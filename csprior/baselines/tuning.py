@@ -125,7 +125,7 @@ def _grids(grid, relative_grid, scale: Scale, y, A) -> torch.Tensor:
 
 def _sweep(solve: Solver, y, A, grids: torch.Tensor) -> Solution:
     """Solve every problem for every λ of its grid: entry ``g * N + i`` is problem ``i`` at ``grids[i, g]``."""
-    count, points = grids.shape
+    points = grids.shape[1]
     stacked = y.repeat(points, *([1] * (y.ndim - 1)))
     lams = grids.T.reshape(-1).to(device=y.device, dtype=torch.float32)
     return _solve_chunked(solve, stacked, A, lams)

@@ -2,6 +2,7 @@
 
     csprior bench list
     csprior bench run SUITE --out DIR [--resume] [--workers N] [--scheduler ADDRESS] [--data DIR]
+                      [--no-images]
     csprior bench table DIR [--format md|csv|latex] [--output FILE]
     csprior bench plot DIR [--out FOLDER]
 

@@ -3,6 +3,7 @@
     csprior mri PATH... --out DIR [--method M[,M...]]... [--acceleration 4] [--center-fraction F]
                 [--mask random|equispaced|equispaced_fraction] [--slices all|mid|i|i:j]
                 [--iterations N] [--seed S] [--coil-maps espirit|lowres] [--data-consistency] [--warm-start]
+                [--device DEVICE]
 
 PATH is a fastMRI HDF5 file or a folder of them (*.h5). Files without a stored mask are fully
 sampled: they are undersampled with fastMRI's mask seeded by the file name, as fastMRI's
@@ -41,8 +42,8 @@ def register(subparsers) -> None:
     parser.add_argument("--slices", default="all", metavar="all|mid|i|i:j",
                         help="slices to reconstruct (default all; 'mid' is the middle slice)")
     parser.add_argument("--iterations", type=int, default=None, metavar="N",
-                        help="iteration budget of conv-decoder/deep-decoder (default 3000; stops earlier "
-                             "by held-out measurements)")
+                        help="iteration budget of the generator methods (default 3000 for conv-decoder/"
+                             "deep-decoder, the recipe's 6000 for auto; stops earlier by held-out measurements)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generators and held-out splits (default 0)")
     parser.add_argument("--coil-maps", choices=("espirit", "lowres"), default="espirit",
                         help="coil sensitivity estimator for multi-coil files (default espirit)")

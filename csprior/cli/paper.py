@@ -3,16 +3,22 @@
     csprior paper kernels   --out DIR [--n 300]
     csprior paper fitting   --out DIR [--data DIR] [--size 128] [--iterations 1000] [--optimizers sgd,adam]
     csprior paper two-layer --out DIR [--n 512] [--iterations 3500] [--signal step|smooth] [--channels 64]
-    csprior paper denoising --out DIR [--data DIR] [--size 256] [--images N] [--channels 64,128,256]
-                            [--dd-iterations 1900] [--dip-iterations 3000]
+                            [--filter-width 10]
+    csprior paper denoising --out DIR [--data DIR] [--size 256] [--images N] [--sigma 25] [--channels 64,128,256]
+                            [--dd-iterations 1900] [--dip-iterations 3000] [--patience 500]
+                            [--methods deep-decoder,dip,bm3d,tv] [--baseline-iterations N]
     csprior paper cs        --out DIR [--data DIR] [--size 64] [--images N] [--ratios 0.1,0.25,0.5]
-                            [--acceleration 4] [--iterations 3000]
+                            [--acceleration 4] [--iterations 3000] [--patience 500]
+                            [--methods deep-decoder,lasso,tv,least-squares] [--baseline-iterations N]
+
+Every action also takes --threads N (torch CPU threads) and, except kernels (which draws nothing at
+random), --seed S.
 
 Each writes DIR/NAME.csv, DIR/NAME.md and PNG figures and prints the summary table. Every CSV and
 Markdown file names the command (all options spelt out), the machine, the date and the settings that
 differ from the defaults; NAME.md ends with the wall time. Experiments on images read the shared
 data folder (--data or $CSPRIOR_DATA); without it scikit-image's bundled images stand in (said in
-the output). Every run is seeded (--seed).
+the output).
 """
 from __future__ import annotations
 

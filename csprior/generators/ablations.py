@@ -33,6 +33,7 @@ class TransposedUpBlock(nn.Module):
         self.norm = nn.BatchNorm2d(channels, track_running_stats=False)
 
     def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """``(1, k, h, w)`` → ``(1, k, *size)`` with ``size`` at most ``(2h, 2w)``."""
         return self.norm(torch.relu(self.conv(x)[..., :size[0], :size[1]]))
 
 

@@ -52,6 +52,7 @@ class ConvBlock(nn.Module):
         self.norm = nn.BatchNorm2d(channels, track_running_stats=False)
 
     def forward(self, x: torch.Tensor, size: Sequence[int] | None = None) -> torch.Tensor:
+        """``(1, c, h, w)`` → ``(1, c, *size)``, or ``(1, c, h, w)`` when ``size`` is None."""
         # the conv output is fresh and not needed for its backward: ReLU in place
         return self.norm(torch.relu_(upsample_conv(x, size, self.conv.weight, self.conv.bias)))
 

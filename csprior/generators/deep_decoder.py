@@ -188,6 +188,7 @@ class DeepDecoderBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, upsample: FixedUpsample | None = None,
                 size: tuple[int, int] | None = None) -> torch.Tensor:
+        """``(1, k, h, w)`` → ``(1, k, *size)`` through ``upsample``, or ``(1, k, h, w)`` without it."""
         x = self.conv(x)
         if upsample is not None:
             x = upsample(x, size)

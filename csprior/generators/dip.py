@@ -57,6 +57,7 @@ class SkipLevel(nn.Module):
                                 _conv_bn_act(merged, up, kernel_up), _conv_bn_act(up, up, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(1, c_in, h, w)`` → ``(1, up, h, w)``: down a scale, the deeper levels, back up, merged with the skip."""
         d = self.down(x)
         if self.deeper is not None:
             d = self.deeper(d)

@@ -21,7 +21,8 @@ from .base import check_int, check_shape
 
 
 def centred_filter(filter: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    """``filter`` zero-padded to ``shape`` with its centre tap rolled to index 0 (float64)."""
+    """``filter`` (``(m,)`` or ``(m1, m2)``) zero-padded to ``shape`` (``(n,)`` or ``(n1, n2)``) with its
+    centre tap rolled to index 0; float64 of ``shape``."""
     padded = torch.zeros(shape, dtype=torch.float64)
     padded[tuple(slice(0, m) for m in filter.shape)] = filter.to(torch.float64)
     return torch.roll(padded, tuple(-(m // 2) for m in filter.shape), dims=tuple(range(len(shape))))
