@@ -1,6 +1,6 @@
 """Peak memory and time of one forward + adjoint of a large Gaussian measurement matrix.
 
-``python -m csprior.benchmarks.gaussian_memory [--size 256] [--ratio 0.5] [--budget-mib 256]``
+``python -m csprior.benchmarks.gaussian_memory [--size 256] [--ratio 0.5] [--budget-mib 1024]``
 
 The default problem is the one the Gaussian operator must handle without its dense matrix: a
 256×256 image and ``m = n/2`` measurements, whose matrix would take 8 GiB in float32. The script
@@ -19,6 +19,7 @@ import time
 import torch
 
 from csprior.operators import GaussianMatrix, RandomizedDCT
+from csprior.operators.gaussian import DEFAULT_MEMORY_BUDGET
 
 
 def peak_rss_mib() -> float:
@@ -38,7 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256, help="image side (default 256)")
     parser.add_argument("--ratio", type=float, default=0.5, help="m / n (default 0.5)")
-    parser.add_argument("--budget-mib", type=int, default=256, help="GaussianMatrix memory budget in MiB")
+    parser.add_argument("--budget-mib", type=int, default=DEFAULT_MEMORY_BUDGET // 2 ** 20,
+                        help="GaussianMatrix memory budget in MiB (default the operator's)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)

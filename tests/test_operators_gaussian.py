@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from csprior.operators import GaussianMatrix, dot_test
-from csprior.operators.gaussian import CHUNK_ROWS
+from csprior.operators.gaussian import CHUNK_ROWS, DEFAULT_MEMORY_BUDGET
 
 SHAPE = (2, 9, 11)  # n = 198
 N = math.prod(SHAPE)
@@ -99,3 +99,11 @@ def test_regenerated_cuda_peak_memory_within_budget():
     A.adjoint(A(x))
     torch.cuda.synchronize()
     assert torch.cuda.max_memory_allocated() - baseline <= 2 * budget
+
+
+def test_default_budget_stores_every_128_pixel_square_matrix():
+    # cs-natural's 128² cells: regenerating an 8192 × 16384 matrix per application would cost hours per fit
+    n = 128 * 128
+    for ratio in (0.1, 0.25, 0.5, 1.0):
+        m = int(ratio * n)
+        assert 4 * m * n <= DEFAULT_MEMORY_BUDGET, ratio
