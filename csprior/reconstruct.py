@@ -219,6 +219,7 @@ def reconstruct(y: torch.Tensor, A: LinearOperator, prior=None, *, iterations: i
     check_fit_arguments(iterations=iterations, lr=lr, optimizer=optimizer, input_noise=input_noise, ema=ema,
                         holdout_fraction=holdout_fraction, patience=patience, metrics_every=metrics_every,
                         scale=scale, architecture=architecture)
+    make_stopping_rule(early_stopping, patience=patience, has_truth=truths is not None)  # its errors, before any fit
     if _runs_on_cpu(device):
         keep_freed_memory()  # every iteration's buffers reused instead of page-faulted back
     if prior is None:

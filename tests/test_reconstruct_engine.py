@@ -147,6 +147,8 @@ def test_bad_keyword_fails_before_the_recipes_phantom_warm_start(monkeypatch):
     y = A(torch.rand(16, 16, dtype=torch.complex64))
     with pytest.raises(ValueError, match="optimizer must be"):
         reconstruct(y, A, optimizer="adamw", progress=False)
+    with pytest.raises(ValueError, match="early_stopping must be"):
+        reconstruct(y, A, early_stopping="sometimes", progress=False)
 
 
 def test_a_rule_object_that_needs_the_truth_is_refused_without_it():
