@@ -24,8 +24,6 @@ class Diagonal(LinearOperator):
             raise ValueError(f"weights must have at least one dimension and one entry, got shape {tuple(weights.shape)}")
         if not bool(torch.isfinite(weights).all()):
             raise ValueError("weights contains NaN or Inf values")
-        if not bool((weights != 0).any()):
-            raise ValueError("weights must have a nonzero entry: all zeros measure nothing")
         dtype = torch.complex64 if weights.is_complex() else None
         super().__init__(weights.shape, weights.shape, dtype, dtype)
         self.weights = weights
