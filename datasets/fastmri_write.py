@@ -152,8 +152,9 @@ def _as_mask(mask, height: int, width: int) -> np.ndarray:
         m = m.squeeze()  # fastMRI's MaskFunc returns (1, ..., W, 1)
     if m.shape not in ((width,), (height, width)):
         raise ValueError(f"mask must have shape ({width},) or ({height}, {width}) to match kspace, got {m.shape}")
-    if not np.isin(m, (0, 1)).all():  # 0.3 or NaN would otherwise count as acquired
-        raise TypeError(f"mask must be boolean or hold only 0 and 1, got values such as {m[~np.isin(m, (0, 1))][0]}")
+    stray = m[~np.isin(m, (0, 1))]  # 0.3 or NaN would otherwise count as acquired
+    if stray.size:
+        raise TypeError(f"mask must be boolean or hold only 0 and 1, got values such as {stray[0]}")
     if not m.any():
         raise ValueError("mask is all zero: no k-space sample is marked as acquired")
     return m != 0

@@ -27,10 +27,10 @@ Shape = tuple[int, ...]
 def _as_shape(shape: Iterable[int], name: str) -> Shape:
     # no int() coercion: it would truncate 64.7 and read the string "64" as the shape (6, 4)
     try:
-        entries = tuple(shape) if not isinstance(shape, str) else None
+        entries = tuple(shape)
     except TypeError:
         entries = None
-    if entries is None or not all(isinstance(s, Integral) and not isinstance(s, bool) for s in entries):
+    if isinstance(shape, str) or entries is None or not all(isinstance(s, Integral) and not isinstance(s, bool) for s in entries):
         raise TypeError(f"{name} must be a sequence of ints, got {shape!r}")
     out = tuple(int(s) for s in entries)
     if not out or any(s <= 0 for s in out):
