@@ -25,6 +25,8 @@ TV_SMOOTHING = 1e-3
 # candidates for λ in units of (mean squared residual) per (mean TV per pixel). Measured with the
 # Deep Decoder on camera 64² from 25 % Gaussian measurements (1500 iterations, holdout stop):
 # 28.35 dB at λ = 0, 28.96 at 0.01, 29.02 at 0.03, 29.60 at 0.1, 28.56 at 0.3, 25.43 at 1
+# At Gaussian 128² 10 %, where 0.3 won in every cell, the held-out residual rose past it (λ 1 and 3,
+# csprior.benchmarks.tv_weight_edge), so the grid stops at 0.3
 TV_WEIGHT_GRID = (0.0, 0.01, 0.03, 0.1, 0.3)
 # complex (MRI) data: the real grid is too coarse at its small end. Recipe (ConvDecoder from a phantom
 # fit, 6000 iterations) on the 16-coil brain at 4×: the held-out residual rose from 4.7e-4 at λ = 0 to
