@@ -9,7 +9,8 @@ A cell's record holds: ``cell`` (its id), ``suite``, ``experiment``, ``setting``
 ``method``, ``image``, ``seed``, ``config`` (everything the id is derived from), ``metrics``,
 ``iterations`` (the iteration returned), ``iterations_run``, ``stop_reason``, ``seconds`` (the
 method's own wall time), ``wall_seconds`` (the method call timed by the runner), ``params`` (the hyper-parameters the method reports using),
-``n_parameters``, ``threads``, ``versions`` and the ``image_file``/``reference_file`` it saved.
+``n_parameters``, ``threads``, ``versions`` and the ``image_file``/``reference_file`` it saved; a record
+copied from another folder's identical cell (``reuse``) adds ``reused_from``.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from csprior.freed_memory import keep_freed_memory
 from .methods import run_method, unavailable_methods
 from .problems import build_problem
 from .results_store import IMAGES_DIR, ResultsStore
+from .reuse import recorded_cells, reused_record
 from .suite import Cell, Suite, cell_id, expand, load_suite, resolve_data_dir
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ class RunSummary:
         total: cells in the (expanded) suite that can run here.
         already_done: cells found in the results file and skipped.
         finished: cells run and recorded now.
+        reused: cells recorded now from another folder's identical cell (``reuse``).
         failed: one line per cell that raised (not recorded; a resumed run retries them).
         skipped: notes on experiments or methods left out (missing data or optional packages).
         seconds: wall time of the run.
@@ -64,6 +67,7 @@ class RunSummary:
     total: int = 0
     already_done: int = 0
     finished: int = 0
+    reused: int = 0
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -72,7 +76,7 @@ class RunSummary:
 
 def run_suite(suite: Suite | str | os.PathLike, out: str | os.PathLike, *, resume: bool = False,
               workers: int = 1, scheduler=None, data_dir=None, save_images: bool = True,
-              progress: bool = True) -> RunSummary:
+              progress: bool = True, reuse=()) -> RunSummary:
     """Run every cell of ``suite`` into the folder ``out``.
 
     Args:
@@ -88,6 +92,9 @@ def run_suite(suite: Suite | str | os.PathLike, out: str | os.PathLike, *, resum
         data_dir: data folder for suites that need it (default ``$CSPRIOR_DATA``).
         save_images: save each reconstruction (and reference) as ``.npy`` under ``out/images``.
         progress: show a tqdm bar with an ETA (only on a terminal).
+        reuse: other results folders; a pending cell recorded there (the same id: same image,
+            operator, method table and seed) is copied from there instead of run
+            (``csprior.benchmarks.reuse``).
     """
     if not isinstance(suite, Suite):
         suite = load_suite(suite)
@@ -110,11 +117,23 @@ def run_suite(suite: Suite | str | os.PathLike, out: str | os.PathLike, *, resum
         done = store.completed()
         pending = [cell for cell in cells if cell.id not in done]
         summary.already_done = len(cells) - len(pending)
+        pending = _reuse(pending, reuse, store, summary, save_images)
         if pending:
             _execute(pending, store, summary, workers=workers, scheduler=scheduler,
                      data=None if data is None else str(data), save_images=save_images, progress=progress)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _reuse(pending: list[Cell], folders, store: ResultsStore, summary: RunSummary, save_images: bool) -> list[Cell]:
+    """Record the pending cells that ``folders`` hold; return the others."""
+    recorded = recorded_cells(folders)
+    for cell in pending:
+        if cell.id in recorded:
+            source, record = recorded[cell.id]
+            store.append(reused_record(cell, source, record, store, save_images))
+            summary.reused += 1
+    return [cell for cell in pending if cell.id not in recorded]
 
 
 @contextmanager
@@ -132,7 +151,7 @@ def _exclusive(store: ResultsStore):
 
 def _execute(cells: list[Cell], store: ResultsStore, summary: RunSummary, *, workers, scheduler, data,
              save_images, progress) -> None:
-    bar = tqdm(total=summary.total, initial=summary.already_done, unit="cell", desc="bench",
+    bar = tqdm(total=summary.total, initial=summary.already_done + summary.reused, unit="cell", desc="bench",
                disable=not progress or not sys.stderr.isatty(), dynamic_ncols=True)
     try:
         for payload in _payloads(cells, workers=workers, scheduler=scheduler, data=data):

@@ -2,7 +2,7 @@
 
     csprior bench list
     csprior bench run SUITE --out DIR [--resume] [--workers N] [--scheduler ADDRESS] [--data DIR]
-                      [--no-images]
+                      [--no-images] [--reuse DIR ...]
     csprior bench table DIR [--format md|csv|latex] [--output FILE]
     csprior bench plot DIR [--out FOLDER]
 
@@ -35,6 +35,9 @@ def register(subparsers) -> None:
                      help="Dask scheduler address (e.g. tcp://host:8786): run the cells on that cluster")
     run.add_argument("--data", type=Path, metavar="DIR", help="data folder (default $CSPRIOR_DATA)")
     run.add_argument("--no-images", action="store_true", help="do not save reconstructions as .npy")
+    run.add_argument("--reuse", type=Path, action="append", default=[], metavar="DIR",
+                     help="another results folder: copy the records of identical cells from it instead of "
+                          "running them (repeatable)")
     run.set_defaults(handler=_run)
 
     table = actions.add_parser("table", help="mean ± std per method and setting")
@@ -64,7 +67,8 @@ def _run(args) -> int:
 
     try:
         summary = run_suite(args.suite, args.out, resume=args.resume, workers=args.workers,
-                            scheduler=args.scheduler, data_dir=args.data, save_images=not args.no_images)
+                            scheduler=args.scheduler, data_dir=args.data, save_images=not args.no_images,
+                            reuse=args.reuse)
     except ImportError as exc:  # an optional package (Dask) the user asked for is missing
         raise UserError(str(exc)) from exc
     return report_run(summary)
@@ -77,7 +81,8 @@ def report_run(summary) -> int:
     if summary.total == 0:
         print("nothing to run", file=sys.stderr)
         return 0
-    print(f"{summary.finished} cells run, {summary.already_done} already done, {len(summary.failed)} failed "
+    reused = f", {summary.reused} reused" if summary.reused else ""
+    print(f"{summary.finished} cells run, {summary.already_done} already done{reused}, {len(summary.failed)} failed "
           f"(of {summary.total}) in {summary.seconds:.1f} s; results in {summary.results}")
     for line in summary.failed:
         print(f"failed: {line}", file=sys.stderr)
