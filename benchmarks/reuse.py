@@ -5,8 +5,8 @@ in several suites, and a cell costs up to an hour on a CPU. Its solvers are seed
 arithmetic on the same machine, so a record made by one suite is what another would compute (the
 1000-iteration Lasso rows of ``cs-natural-small`` and ``ablation-cs128``, run separately, have
 identical metrics). A reused record keeps its measurements (metrics, seconds, versions, host), takes
-the suite and experiment names of the run that reuses it, and says where it came from in
-``reused_from`` (the source folder, suite and experiment).
+the suite and experiment names of the run that reuses it, and says where it was computed in
+``reused_from`` (that folder, suite and experiment).
 """
 from __future__ import annotations
 
@@ -44,8 +44,8 @@ def reused_record(cell: Cell, source: ResultsStore, record: dict, target: Result
     copy = {key: value for key, value in record.items() if key not in ("image_file", "reference_file")}
     copy.update(suite=cell.suite, experiment=cell.experiment, setting=cell.setting, ratio=cell.ratio,
                 method=cell.method, image=cell.image_name,
-                reused_from={"folder": os.fspath(source.folder), "suite": record.get("suite"),
-                             "experiment": record.get("experiment")})
+                reused_from=record.get("reused_from") or {  # a copy of a copy names where it was computed
+                    "folder": os.fspath(source.folder), "suite": record.get("suite"), "experiment": record.get("experiment")})
     if save_images:
         for key in ("image_file", "reference_file"):
             _copy_image(record.get(key), source, target, copy, key)

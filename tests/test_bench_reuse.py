@@ -27,6 +27,8 @@ def test_identical_cells_are_copied_with_their_provenance(tmp_path, capsys):
         assert record["metrics"] == original["metrics"] and record["seconds"] == original["seconds"]
         np.testing.assert_array_equal(np.load(tmp_path / "second" / record["image_file"]),
                                       np.load(first / original["image_file"]))
+    run_suite(tiny_suite(tmp_path), tmp_path / "third", reuse=[tmp_path / "second"], progress=False)
+    assert {r["reused_from"]["folder"] for r in read_records(tmp_path / "third" / "results.jsonl")} == {str(first)}
 
 
 def test_only_cells_with_the_same_configuration_are_reused(tmp_path):
