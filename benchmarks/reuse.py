@@ -10,15 +10,12 @@ the suite and experiment names of the run that reuses it, and says where it was 
 """
 from __future__ import annotations
 
-import logging
 import os
 
 import numpy as np
 
 from .results_store import ResultsStore
 from .suite import Cell
-
-log = logging.getLogger(__name__)
 
 
 def recorded_cells(folders) -> dict[str, tuple[ResultsStore, dict]]:

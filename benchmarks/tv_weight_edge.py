@@ -18,6 +18,7 @@ from pathlib import Path
 from csprior import metrics, reconstruct
 from csprior.benchmarks.problems import build_problem
 from csprior.benchmarks.suite import expand, load_suite, resolve_data_dir
+from csprior.hybrid import held_out_residual
 
 
 def _cells(data_dir: Path, suite: str, experiment: str, method: str, ratio: float):
@@ -50,9 +51,8 @@ def rows(data_dir: Path, weights, *, suite="ablation-cs128", experiment="gaussia
         seconds = time.perf_counter() - start
         for k, weight in enumerate(weights):
             result = sweep[k]
-            losses = result.history["holdout_loss"]
             image = result.image.reshape(problem.reference.shape)
-            yield (cell.image_name, weight, losses[min(result.stop_iteration, len(losses) - 1)], result.stop_iteration,
+            yield (cell.image_name, weight, held_out_residual(result), result.stop_iteration,
                    metrics.psnr(image, problem.reference, data_range=problem.data_range),
                    metrics.ssim(image, problem.reference, data_range=problem.data_range), seconds)
 

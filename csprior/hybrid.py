@@ -66,6 +66,12 @@ def tv_weight_grid(A) -> tuple[float, ...]:
     return COMPLEX_TV_WEIGHT_GRID if A.is_complex else TV_WEIGHT_GRID
 
 
+def held_out_residual(result) -> float:
+    """What ``choose_tv_weight`` compares: a fit's held-out residual at the iterate it returned."""
+    losses = result.history["holdout_loss"]
+    return losses[min(result.stop_iteration, len(losses) - 1)]
+
+
 def choose_tv_weight(y, A, prior, grid=None, **kwargs):
     """Fit ``prior`` once per candidate λ and return the result whose held-out residual is lowest.
 
@@ -101,8 +107,7 @@ def choose_tv_weight(y, A, prior, grid=None, **kwargs):
     candidates = [sweep[i] for i in range(len(grid))]
     scores = []
     for weight, result in zip(grid, candidates):
-        losses = result.history["holdout_loss"]
-        scores.append(losses[min(result.stop_iteration, len(losses) - 1)])
+        scores.append(held_out_residual(result))
         log.info("tv_weight %.3g: held-out residual %.4g at iteration %d", weight, scores[-1], result.stop_iteration)
     result = candidates[min(range(len(grid)), key=scores.__getitem__)]
     result.image = result.image.reshape(A.in_shape)  # a one-weight sweep is a batch of one
