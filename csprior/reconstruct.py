@@ -407,6 +407,9 @@ VECTORISED_PRIORS = ("deep-decoder", "conv-decoder")
 # CPU. A λ sweep of five, 8 coils, ms per iteration stacked / one after another (one thread; two):
 # 64² 82 / 88 (47 / 55), 96² 165 / 161 (96 / 98), 128² 282 / 270 (167 / 157), 180×230 697 / 633
 # (413 / 360), 256² 1125 / 988 (654 / 560); python -m csprior.benchmarks.sweep_grouping, speed.md.
+# Not where the operator's cost is amortised over the batch (``A.batch_amortised``): through a stored
+# Gaussian matrix at 128², the same sweep took 1.45 / 1.21 / 1.07 times as long one after another at
+# 50 / 25 / 10 % measurements (two threads; python -m csprior.benchmarks.dense_products --fit).
 _LOOP_CONV_DECODERS_FROM_PIXELS = 128 * 128
 
 
@@ -415,7 +418,7 @@ def _fits_in_lockstep(prior, A: LinearOperator, device: torch.device) -> bool:
     if prior not in VECTORISED_PRIORS:
         return False
     large = math.prod(A.in_shape[-2:]) >= _LOOP_CONV_DECODERS_FROM_PIXELS
-    return not (prior == "conv-decoder" and large and _runs_on_cpu(device))
+    return not (prior == "conv-decoder" and large and _runs_on_cpu(device) and not A.batch_amortised)
 
 
 def _reconstruct_choosing_tv_weight(y, A, prior, batch, *, x_true, seed, **kwargs) -> Result:

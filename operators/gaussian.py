@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .base import LinearOperator, _as_shape
+from .dense_products import adjoint_product, forward_product
 from .subsample import check_seed, measurement_count
 
 CHUNK_ROWS = 16  # rows drawn from one seed: the unit the matrix is defined in
@@ -61,6 +62,12 @@ class GaussianMatrix(LinearOperator):
         self.matrix = self.rows(0, m).mul_(1 / math.sqrt(m)) if 4 * m * n <= memory_budget else None
 
     @property
+    def batch_amortised(self) -> bool:
+        """True: each product reads (or regenerates) the matrix once for the whole batch
+        (``csprior.operators.dense_products``)."""
+        return True
+
+    @property
     def stored(self) -> bool:
         """True when the matrix is held in memory, False when it is regenerated block by block."""
         return self.matrix is not None
@@ -83,44 +90,43 @@ class GaussianMatrix(LinearOperator):
 
     def _forward(self, x):
         flat = x.reshape(*x.shape[:x.ndim - len(self.in_shape)], self.n)
-        if self.stored:
-            return _real_matmul(flat, lambda v: v @ self.matrix.to(v.dtype).T)
-        return _Regenerated.apply(flat, self, True)
+        return _MatrixProduct.apply(flat, self, True)
 
     def _adjoint(self, y):
-        if self.stored:
-            flat = _real_matmul(y, lambda v: v @ self.matrix.to(v.dtype))
-        else:
-            flat = _Regenerated.apply(y, self, False)
+        flat = _MatrixProduct.apply(y, self, False)
         return flat.reshape(*y.shape[:-1], *self.in_shape)
 
-    def _apply_blocks(self, v: torch.Tensor, forward: bool) -> torch.Tensor:
-        """``A v`` (forward) or ``A^T v`` for real ``v`` ``(batch, n or m)``, one row block at a time."""
-        scale = 1 / math.sqrt(self.out_shape[0])
+    def _apply(self, v: torch.Tensor, forward: bool) -> torch.Tensor:
+        """``A v`` (forward) or ``A^T v`` for real ``v`` ``(batch, n or m)``: the stored matrix, or the
+        regenerated one row block at a time."""
+        if self.stored:
+            matrix = self.matrix.to(v.dtype)
+            return forward_product(v, matrix) if forward else adjoint_product(v, matrix)
         if forward:
             out = v.new_empty(v.shape[0], self.out_shape[0])
             for start, stop in self.blocks():
-                out[:, start:stop] = v @ self.rows(start, stop).to(v.dtype).T
+                out[:, start:stop] = forward_product(v, self.rows(start, stop).to(v.dtype))
         else:
             out = v.new_zeros(v.shape[0], self.n)
             for start, stop in self.blocks():
-                out += v[:, start:stop] @ self.rows(start, stop).to(v.dtype)
-        return out * scale
+                out += adjoint_product(v[:, start:stop], self.rows(start, stop).to(v.dtype))
+        return out * (1 / math.sqrt(self.out_shape[0]))
 
 
-class _Regenerated(torch.autograd.Function):
-    """Apply the regenerated matrix without keeping it for backward (the backward is the other map)."""
+class _MatrixProduct(torch.autograd.Function):
+    """Apply the matrix without autograd keeping it or choosing the product's orientation (the
+    backward is the other map, through the same fast products)."""
 
     @staticmethod
     def forward(ctx, v, op: GaussianMatrix, forward: bool):
         ctx.op, ctx.direction = op, forward
         with torch.no_grad():
-            return _real_matmul(v, lambda r: op._apply_blocks(r, forward))
+            return _real_matmul(v, lambda r: op._apply(r, forward))
 
     @staticmethod
     def backward(ctx, grad):
         # a real matrix is C-linear, so the vector-Jacobian product is the transpose applied to grad
-        return _Regenerated.apply(grad, ctx.op, not ctx.direction), None, None
+        return _MatrixProduct.apply(grad, ctx.op, not ctx.direction), None, None
 
 
 def _real_matmul(v: torch.Tensor, apply) -> torch.Tensor:

@@ -14,7 +14,7 @@ from csprior import reconstruct
 from csprior.generators import ConvDecoder, DeepDecoder, DeepImagePrior, build_generator
 from csprior.generators.batched import can_stack, stack_generators
 from csprior.holdout import split_measurements
-from csprior.operators import Identity, MatrixOperator
+from csprior.operators import GaussianMatrix, Identity, MatrixOperator, PixelSubsample
 from csprior.reconstruct import ENSEMBLE_SEED_STRIDE
 
 ENGINE = sys.modules["csprior.reconstruct"]  # the module (the package re-exports the function under its name)
@@ -176,6 +176,18 @@ def test_conv_decoders_of_128_squared_and_up_loop_on_cpu_only():
     assert ENGINE._fits_in_lockstep("conv-decoder", large, cuda)
     assert ENGINE._fits_in_lockstep("deep-decoder", large, cpu)
     assert not ENGINE._fits_in_lockstep("dip", small, cpu)
+
+
+def test_conv_decoders_stay_stacked_where_the_operator_is_amortised_over_the_batch():
+    """A dense matrix is read once per product however many problems share it (dense_products)."""
+    cpu = torch.device("cpu")
+    gaussian = GaussianMatrix((1, 128, 128), 16, seed=0)
+    for A in (gaussian, 2.0 * gaussian, gaussian @ Identity((1, 128, 128))):
+        assert A.batch_amortised
+        assert ENGINE._fits_in_lockstep("conv-decoder", A, cpu)
+    subsample = PixelSubsample((1, 128, 128), 0.5, seed=0)
+    assert not subsample.batch_amortised and not (subsample + subsample).batch_amortised
+    assert not ENGINE._fits_in_lockstep("conv-decoder", subsample, cpu)
 
 
 @pytest.mark.usefixtures("float64")
