@@ -99,3 +99,59 @@ def test_oracle_refines_between_grid_points(noisy_problem):
     assert all(low < lam < high for lam in evaluated[len(grid):])  # the refinement brackets the grid's best
     assert max(scores) >= max(scores[:len(grid)])
     assert metrics.psnr(result.image, truth) == pytest.approx(max(scores), abs=1e-4)
+
+
+def _synthetic_search(grids, best_lams, extend=True):
+    """``_search`` on scores peaking at ``best_lams`` (one per problem); the sweep's x holds each λ."""
+    from csprior.baselines.convergence import Solution
+    from csprior.baselines.tuning import _search
+
+    def evaluate(block):
+        count, points = block.shape
+        x = block.T.reshape(-1, 1)  # entry g * N + i is problem i at block[i, g]
+        sweep = Solution(x, [{}] * len(x), [0] * len(x), ["converged"] * len(x))
+        return sweep, -(block.log() - torch.log(torch.tensor(best_lams))[:, None]) ** 2
+
+    return _search(evaluate, grids, lambda s: s.argmax(dim=1), extend)
+
+
+def test_default_grid_extends_beyond_an_end_until_the_pick_is_inside():
+    from csprior.baselines.tuning import EXTENSION_POINTS, MAX_EXTENSIONS
+
+    grids = torch.tensor([[1e-2, 1e-1, 1.0], [10.0, 100.0, 1000.0]], dtype=torch.float64)
+    # problem 0 peaks 3.4 decades below its grid (two extensions), problem 1 inside its grid
+    sweep, extended, scores = _synthetic_search(grids, [10 ** -5.4, 100.0])
+    assert extended.shape[1] == 3 + EXTENSION_POINTS * 2 <= 3 + EXTENSION_POINTS * MAX_EXTENSIONS
+    assert bool((extended.diff(dim=1) > 0).all())  # ascending after prepending
+    assert extended[0, 0].item() == pytest.approx(1e-2 * 10.0 ** -6)  # a grid step of 10, six points below
+    assert 0 < int(scores[0].argmax()) < extended.shape[1] - 1
+    # entry g * N + i of the sweep is problem i at extended[i, g]
+    assert torch.equal(sweep.x[:, 0], extended.T.reshape(-1))
+
+
+def test_extension_stops_after_max_extensions_and_given_grids_stay_as_given():
+    from csprior.baselines.tuning import EXTENSION_POINTS, MAX_EXTENSIONS
+
+    grids = torch.tensor([[1.0, 2.0, 4.0]], dtype=torch.float64)
+    _, extended, scores = _synthetic_search(grids, [1e6])
+    assert extended.shape[1] == 3 + EXTENSION_POINTS * MAX_EXTENSIONS
+    assert extended[0, -1].item() == pytest.approx(4.0 * 2.0 ** (EXTENSION_POINTS * MAX_EXTENSIONS))
+    assert int(scores[0].argmax()) == extended.shape[1] - 1  # still at the end: the caller warns
+    _, kept, _ = _synthetic_search(grids, [1e6], extend=False)
+    assert torch.equal(kept, grids)
+
+
+def test_holdout_default_grid_extends_and_given_grid_does_not(caplog):
+    from csprior.baselines.tuning import RELATIVE_GRID
+
+    # measurements of a zero image: only the zero solution, λ at or above the default grid's
+    # scale ‖Ψ Aᴴ y‖_∞, predicts held-out noise best, one grid step beyond its upper end
+    A = GaussianMatrix((1, 8, 8), 48, seed=6)
+    y = add_gaussian_noise(torch.zeros(A.out_shape), 0.1, seed=7)
+    default = lasso(y, A, "holdout", basis="dct", iterations=200, progress=False)
+    grid, residuals = default.params["lam_grid"], default.params["holdout_residual"]
+    assert len(grid) > len(RELATIVE_GRID) and max(grid) > grid[len(RELATIVE_GRID) - 1] > grid[0]
+    assert default.params["lam_fit"] == pytest.approx(grid[int(np.argmin(residuals))])
+    given = lasso(y, A, "holdout", basis="dct", grid=[1e-2, 1e-1], iterations=200, progress=False)
+    assert given.params["lam_grid"] == [1e-2, 1e-1]
+    assert "upper end" in caplog.text

@@ -48,7 +48,8 @@ def lasso(y: torch.Tensor, A: LinearOperator, lam="holdout", *, basis: str = "dc
         x_true: reference ``(*batch, *A.in_shape)`` or ``A.in_shape``, needed by ``lam="oracle"``.
         seed: seeds the held-out split and the norm estimate.
         holdout_fraction: share of measurements held out by ``lam="holdout"``, in (0, 0.5].
-        grid: absolute λ values to search (default: ``RELATIVE_GRID × ‖Ψ Aᴴ y‖_∞``).
+        grid: absolute λ values to search as given (default: ``RELATIVE_GRID × ‖Ψ Aᴴ y‖_∞``, extended
+            beyond an end where the pick sits, see ``csprior.baselines.tuning``).
         progress: show tqdm bars (only on a terminal).
 
     Returns:
