@@ -18,6 +18,10 @@ vectors    ``V@M^T``   ``M@V^T``   ``R@M``  ``R@M`` in 32-row steps
 For ``A^T`` the rows of ``M`` are accumulated a few at a time, so the partial result stays in cache
 while ``M`` streams past once. Both functions return the same values as the plain products (up to
 float rounding; summation order differs).
+
+``MatrixProduct`` puts such products under autograd without autograd choosing the orientation of the
+backward product or keeping the matrix, and ``real_matmul`` applies a real matrix to complex vectors
+as one batch of real ones (real and imaginary parts) instead of converting the matrix to complex.
 """
 from __future__ import annotations
 
@@ -42,3 +46,32 @@ def adjoint_product(vectors: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor
     for start in range(0, matrix.shape[0], ADJOINT_ROW_STEP):
         out.addmm_(vectors[:, start:start + ADJOINT_ROW_STEP], matrix[start:start + ADJOINT_ROW_STEP])
     return out
+
+
+class MatrixProduct(torch.autograd.Function):
+    """``apply(v, forward)``: a linear map (``forward=True``) or its adjoint, with the other as backward.
+
+    ``apply`` takes ``v`` ``(b, n)`` (forward) or ``(b, m)`` (adjoint), real or complex. The backward
+    of a map is its adjoint applied to the incoming gradient (torch's convention for complex
+    tensors), computed by the same ``apply``.
+    """
+
+    @staticmethod
+    def forward(ctx, v, apply, forward: bool):
+        ctx.linear_map, ctx.direction = apply, forward
+        with torch.no_grad():
+            return apply(v, forward)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return MatrixProduct.apply(grad, ctx.linear_map, not ctx.direction), None, None
+
+
+def real_matmul(v: torch.Tensor, apply) -> torch.Tensor:
+    """Apply a real linear map ``apply`` over the last axis of ``v`` (complex: to both parts at once)."""
+    batch = v.shape[:-1]
+    if not v.is_complex():
+        return apply(v.reshape(-1, v.shape[-1])).reshape(*batch, -1)
+    parts = torch.view_as_real(v).movedim(-1, -2).reshape(-1, v.shape[-1])  # (batch*2, length)
+    out = apply(parts).reshape(*batch, 2, -1).movedim(-2, -1).contiguous()
+    return torch.view_as_complex(out)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .base import LinearOperator, _as_shape
-from .dense_products import adjoint_product, forward_product
+from .dense_products import MatrixProduct, adjoint_product, forward_product, real_matmul
 from .subsample import check_seed, measurement_count
 
 CHUNK_ROWS = 16  # rows drawn from one seed: the unit the matrix is defined in
@@ -90,11 +90,15 @@ class GaussianMatrix(LinearOperator):
 
     def _forward(self, x):
         flat = x.reshape(*x.shape[:x.ndim - len(self.in_shape)], self.n)
-        return _MatrixProduct.apply(flat, self, True)
+        return MatrixProduct.apply(flat, self._product, True)
 
     def _adjoint(self, y):
-        flat = _MatrixProduct.apply(y, self, False)
+        flat = MatrixProduct.apply(y, self._product, False)
         return flat.reshape(*y.shape[:-1], *self.in_shape)
+
+    def _product(self, v: torch.Tensor, forward: bool) -> torch.Tensor:
+        """``A v`` or ``A^T v`` for ``v`` ``(batch, n or m)``, real or complex."""
+        return real_matmul(v, lambda parts: self._apply(parts, forward))
 
     def _apply(self, v: torch.Tensor, forward: bool) -> torch.Tensor:
         """``A v`` (forward) or ``A^T v`` for real ``v`` ``(batch, n or m)``: the stored matrix, or the
@@ -111,32 +115,6 @@ class GaussianMatrix(LinearOperator):
             for start, stop in self.blocks():
                 out += adjoint_product(v[:, start:stop], self.rows(start, stop).to(v.dtype))
         return out * (1 / math.sqrt(self.out_shape[0]))
-
-
-class _MatrixProduct(torch.autograd.Function):
-    """Apply the matrix without autograd keeping it or choosing the product's orientation (the
-    backward is the other map, through the same fast products)."""
-
-    @staticmethod
-    def forward(ctx, v, op: GaussianMatrix, forward: bool):
-        ctx.op, ctx.direction = op, forward
-        with torch.no_grad():
-            return _real_matmul(v, lambda r: op._apply(r, forward))
-
-    @staticmethod
-    def backward(ctx, grad):
-        # a real matrix is C-linear, so the vector-Jacobian product is the transpose applied to grad
-        return _MatrixProduct.apply(grad, ctx.op, not ctx.direction), None, None
-
-
-def _real_matmul(v: torch.Tensor, apply) -> torch.Tensor:
-    """Apply a real linear map ``apply`` over the last axis of ``v`` (complex: to both parts at once)."""
-    batch = v.shape[:-1]
-    if not v.is_complex():
-        return apply(v.reshape(-1, v.shape[-1])).reshape(*batch, -1)
-    parts = torch.view_as_real(v).movedim(-1, -2).reshape(-1, v.shape[-1])  # (batch*2, length)
-    out = apply(parts).reshape(*batch, 2, -1).movedim(-2, -1).contiguous()
-    return torch.view_as_complex(out)
 
 
 def _chunk_seed(seed: int, chunk: int) -> int:

@@ -6,6 +6,7 @@ import math
 import torch
 
 from .base import LinearOperator, _as_shape
+from .dense_products import MatrixProduct, adjoint_product, forward_product, real_matmul
 
 
 class MatrixOperator(LinearOperator):
@@ -16,7 +17,9 @@ class MatrixOperator(LinearOperator):
         in_shape: trailing input shape with ``prod(in_shape) == n``; defaults to ``(n,)``.
 
     Input ``(*batch, *in_shape)``, output ``(*batch, m)``. A real matrix accepts real or complex
-    input; a complex matrix requires complex input.
+    input (complex input is applied as its real and imaginary parts, the matrix stays real); a
+    complex matrix requires complex input. Products read the matrix once per batch
+    (``csprior.operators.dense_products``).
     """
 
     def __init__(self, matrix: torch.Tensor, in_shape=None):
@@ -36,10 +39,26 @@ class MatrixOperator(LinearOperator):
         super().__init__(in_shape, (matrix.shape[0],), dtype, dtype)
         self.matrix = matrix
 
+    @property
+    def batch_amortised(self) -> bool:
+        """True: each product reads the matrix once for the whole batch."""
+        return True
+
     def _forward(self, x):
         flat = x.reshape(*x.shape[:x.ndim - len(self.in_shape)], -1)
-        return flat @ self.matrix.to(flat.dtype).T
+        return MatrixProduct.apply(flat, self._product, True)
 
     def _adjoint(self, y):
-        flat = y @ self.matrix.to(y.dtype).conj()
+        flat = MatrixProduct.apply(y, self._product, False)
         return flat.reshape(*y.shape[:-1], *self.in_shape)
+
+    def _product(self, v: torch.Tensor, forward: bool) -> torch.Tensor:
+        """``M v`` (forward) or ``Mᴴ v`` for ``v`` ``(*batch, n or m)``."""
+        if not self.matrix.is_complex():
+            return real_matmul(v, lambda parts: _dense_product(parts, self.matrix.to(parts.dtype), forward))
+        batch = v.shape[:-1]
+        return _dense_product(v.reshape(-1, v.shape[-1]), self.matrix.to(v.dtype), forward).reshape(*batch, -1)
+
+
+def _dense_product(v: torch.Tensor, matrix: torch.Tensor, forward: bool) -> torch.Tensor:
+    return forward_product(v, matrix) if forward else adjoint_product(v, matrix.conj())

@@ -18,7 +18,7 @@ import math
 import torch
 
 from .base import LinearOperator, _as_shape
-from .gaussian import _real_matmul
+from .dense_products import real_matmul
 from .subsample import check_seed, measurement_count
 
 
@@ -47,7 +47,7 @@ class RandomizedDCT(LinearOperator):
 
     def _forward(self, x):
         flat = x.reshape(*x.shape[:x.ndim - len(self.in_shape)], -1)
-        return _real_matmul(flat, lambda v: dct_ortho(v * self.signs)[..., self.indices] * self.scale)
+        return real_matmul(flat, lambda v: dct_ortho(v * self.signs)[..., self.indices] * self.scale)
 
     def _adjoint(self, y):
         n = self.signs.shape[0]
@@ -57,7 +57,7 @@ class RandomizedDCT(LinearOperator):
             full[..., self.indices] = v * self.scale
             return idct_ortho(full) * self.signs
 
-        return _real_matmul(y, apply).reshape(*y.shape[:-1], *self.in_shape)
+        return real_matmul(y, apply).reshape(*y.shape[:-1], *self.in_shape)
 
 
 def dct_ortho(x: torch.Tensor) -> torch.Tensor:

@@ -1,11 +1,11 @@
-"""The dense-matrix products behind ``GaussianMatrix`` equal the plain products, in values and in
+"""The dense-matrix products behind ``GaussianMatrix`` and ``MatrixOperator`` equal the plain products, in values and in
 gradients, and ``python -m csprior.benchmarks.dense_products`` prints its tables (a smoke test at a
 tiny size, not a timing)."""
 import pytest
 import torch
 
 from csprior.benchmarks import dense_products as benchmark
-from csprior.operators import GaussianMatrix
+from csprior.operators import GaussianMatrix, MatrixOperator
 from csprior.operators.dense_products import ADJOINT_ROW_STEP, adjoint_product, forward_product
 
 ROWS = 3 * ADJOINT_ROW_STEP + 5  # the last accumulation step is a partial one
@@ -35,6 +35,25 @@ def test_stored_matrix_gradient_equals_autograd_of_the_plain_product(batch, comp
     matrix = A.matrix.to(plain.dtype)
     (plain.reshape(*batch, -1) @ matrix.T - target).abs().pow(2).sum().backward()
     torch.testing.assert_close(x.grad, plain.grad, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("batch", [(), (3,)])
+@pytest.mark.parametrize("matrix_dtype, input_dtype", [(torch.float32, torch.float32), (torch.float32, torch.complex64),
+                                                       (torch.complex64, torch.complex64), (torch.float64, torch.float64)])
+def test_matrix_operator_values_and_gradients_equal_the_plain_products(batch, matrix_dtype, input_dtype):
+    gen = torch.Generator().manual_seed(3)
+    matrix = torch.randn(ROWS, 42, generator=gen, dtype=matrix_dtype)
+    A = MatrixOperator(matrix, (6, 7))
+    x = torch.randn(*batch, 6, 7, generator=gen, dtype=input_dtype).requires_grad_()
+    target = torch.randn(*batch, ROWS, generator=gen, dtype=input_dtype)
+    plain_matrix = matrix.to(input_dtype)
+    tolerance = {"rtol": 1e-5, "atol": 1e-4} if matrix_dtype != torch.float64 else {"rtol": 1e-12, "atol": 1e-12}
+    torch.testing.assert_close(A.H(target), (target @ plain_matrix.conj()).reshape(*batch, 6, 7), **tolerance)
+    (A(x) - target).abs().pow(2).sum().backward()
+    plain = x.detach().clone().requires_grad_()
+    (plain.reshape(*batch, -1) @ plain_matrix.T - target).abs().pow(2).sum().backward()
+    torch.testing.assert_close(x.grad, plain.grad, **tolerance)
+    assert A.batch_amortised
 
 
 def test_main_prints_both_tables(capsys):
