@@ -14,7 +14,7 @@ import sys
 
 from csprior.freed_memory import keep_freed_memory
 
-SUBCOMMANDS = ["demo", "reconstruct", "mri", "bench", "paper"]
+SUBCOMMANDS = ["demo", "reconstruct", "solve", "mri", "bench", "paper"]
 
 
 class UserError(Exception):
