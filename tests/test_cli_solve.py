@@ -69,7 +69,8 @@ def _write(path, array):
 @pytest.mark.parametrize("case, expected", [
     ("nan", "measurements"), ("rows", "rows"), ("matrix_axes", "--matrix"), ("missing", "--matrix: no such file"),
     ("corrupt", "--matrix"), ("not_square", "--shape"), ("bad_shape", "--shape"), ("out", "--out"),
-    ("reference", "--reference"), ("text", "numeric"),
+    ("reference", "--reference"), ("text", "numeric"), ("mask_shape", "--mask"), ("empty_mask", "--mask"),
+    ("denoiser", "--denoise"), ("shape_with_mask", "--shape"),
 ])
 def test_bad_input_is_one_line_naming_what_is_wrong(files, tmp_path, capsys, case, expected):
     y, M = str(files["y"]), str(files["M"])
@@ -89,9 +90,47 @@ def test_bad_input_is_one_line_naming_what_is_wrong(files, tmp_path, capsys, cas
         "reference": [y, "--matrix", M, "--method", "least-squares", "--reference",
                       _write(tmp_path / "r.npy", np.zeros((8, 8), np.float32))],
         "text": [_write(tmp_path / "s.npy", np.array(["a", "b"])), "--matrix", M],
+        "mask_shape": [_write(tmp_path / "i.npy", np.zeros((8, 8), np.float32)), "--mask",
+                       _write(tmp_path / "m.npy", np.ones((8, 9), bool))],
+        "empty_mask": [_write(tmp_path / "i.npy", np.zeros((8, 8), np.float32)), "--mask",
+                       _write(tmp_path / "m.npy", np.zeros((8, 8), bool))],
+        "denoiser": [y, "--matrix", M, "--method", "bm3d"],
+        "shape_with_mask": [_write(tmp_path / "i.npy", np.zeros((8, 8), np.float32)), "--denoise", "--shape", "8", "8"],
     }[case]
     if "--out" not in argv:
         argv += ["--out", out]
     assert main(["solve", *argv]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("csprior: error:") and expected in lines[0]
+
+
+def test_inpainting_from_an_image_and_a_mask_file(tmp_path, capsys):
+    from skimage.io import imsave
+
+    from csprior.operators import Inpainting, random_pixel_mask
+
+    x = load_image("camera", size=16)[0, 0]
+    mask = random_pixel_mask(x.shape, 0.5, seed=2)
+    imsave(tmp_path / "mask.png", (mask.numpy() * 255).astype(np.uint8), check_contrast=False)
+    imsave(tmp_path / "damaged.png", (x * mask).mul(255).round().numpy().astype(np.uint8), check_contrast=False)
+    out = tmp_path / "filled.png"
+    assert main(["solve", str(tmp_path / "damaged.png"), "--mask", str(tmp_path / "mask.png"), "--method", "tv",
+                 "--iterations", "200", "--reference", str(tmp_path / "damaged.png"), "--npy", "--out", str(out)]) == 0
+    assert f"from {int(mask.sum())} measurements of a 16×16 image" in capsys.readouterr().out
+    damaged = torch.from_numpy(imread(tmp_path / "damaged.png").astype(np.float32) / 255)
+    A = Inpainting(mask)
+    expected = baselines.tv(A(damaged), A, "holdout", iterations=200, seed=0, progress=False)
+    np.testing.assert_allclose(np.load(out.with_suffix(".npy")), expected.image.numpy(), atol=1e-6)
+
+
+def test_denoising_a_noisy_array_with_a_generator_and_the_classical_denoisers(tmp_path):
+    x = load_image("camera", size=32)[0, 0]
+    noisy = x + 0.1 * torch.randn(x.shape, generator=torch.Generator().manual_seed(4))
+    np.save(tmp_path / "noisy.npy", noisy.numpy())  # values outside [0, 1] are kept
+    for method, extra in (("deep-decoder", ["--iterations", "20"]), ("dct-wiener", []), ("bm3d", [])):
+        out = tmp_path / f"{method}.png"
+        assert main(["solve", str(tmp_path / "noisy.npy"), "--denoise", "--method", method, *extra, "--npy",
+                     "--out", str(out)]) == 0
+        assert np.load(out.with_suffix(".npy")).shape == (32, 32)
+    expected = baselines.dct_wiener(noisy)
+    np.testing.assert_allclose(np.load(tmp_path / "dct-wiener.npy"), expected.image.numpy(), atol=1e-6)

@@ -1,9 +1,15 @@
-"""``csprior solve``: reconstruct an image from measurements you already have, ``y = M vec(x)``.
+"""``csprior solve``: reconstruct an image from measurements you already have.
 
-The measurements ``y`` ``(m,)`` and the matrix ``M`` ``(m, H·W)`` are read from ``.npy`` files
-(real or complex; integers are read as float32) and wrapped as ``csprior.operators.MatrixOperator``;
-the image is reconstructed from them alone, its parameters (stopping, λ) chosen on held-out
-measurements as everywhere in csprior. The result is saved as PNG (clipped to [0, 1]; the magnitude
+Three kinds of measurements, one option each:
+
+- ``--matrix M.npy``: ``y = M vec(x)``, with ``y`` ``(m,)`` and ``M`` ``(m, H·W)`` read from ``.npy``
+  files (real or complex; integers are read as float32), wrapped as ``csprior.operators.MatrixOperator``.
+- ``--mask MASK``: inpainting; the measurements are an image (file or ``.npy`` ``(H, W)``) whose
+  pixels are observed where the mask image (or boolean ``.npy``) is bright / True.
+- ``--denoise``: the measurements are the noisy image itself.
+
+The image is reconstructed from the measurements alone, its parameters (stopping, λ, the noise
+level of ``bm3d`` and ``dct-wiener``) chosen from them as everywhere in csprior. The result is saved as PNG (clipped to [0, 1]; the magnitude
 of a complex image) and, with ``--npy``, as the float or complex array. ``--reference`` only scores
 the result (PSNR / SSIM); nothing is tuned on it.
 """
@@ -16,67 +22,94 @@ from pathlib import Path
 from csprior.cli import UserError
 
 GENERATORS = ("auto", "deep-decoder", "conv-decoder", "dip")
-BASELINES = ("least-squares", "lasso", "tv")
+BASELINES = ("least-squares", "lasso", "tv", "bm3d", "dct-wiener")
+DENOISERS = ("bm3d", "dct-wiener")  # baselines that need the noisy image itself
 
 
 def register(subparsers) -> None:
     """Add the ``solve`` subcommand to the top-level parser."""
     parser = subparsers.add_parser("solve", help="reconstruct from your own measurements and matrix (.npy)",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("measurements", type=Path, help=".npy file: the measurements y, shape (m,)")
-    parser.add_argument("--matrix", type=Path, required=True, help=".npy file: the matrix M, shape (m, H*W)")
+    parser.add_argument("measurements", type=Path,
+                        help="with --matrix a .npy file y (m,); with --mask or --denoise an image file or .npy (H, W)")
+    kind = parser.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--matrix", type=Path, help=".npy file: the matrix M, shape (m, H*W)")
+    kind.add_argument("--mask", type=Path,
+                      help="image file (bright = observed) or boolean .npy (H, W): inpaint the unobserved pixels")
+    kind.add_argument("--denoise", action="store_true", help="the measurements are the noisy image")
     parser.add_argument("--shape", type=int, nargs=2, metavar=("H", "W"),
-                        help="image shape, H*W = the matrix's columns (default: square)")
+                        help="with --matrix: image shape, H*W = the matrix's columns (default: square)")
     parser.add_argument("--method", choices=GENERATORS + BASELINES, default="auto",
                         help="auto (default): csprior's strongest untrained prior for the operator; a named "
                              "untrained prior; or a baseline (lasso in the DCT and tv with λ on held-out "
-                             "measurements, least-squares)")
+                             "measurements, least-squares; with --denoise bm3d and dct-wiener, σ estimated)")
     parser.add_argument("--iterations", type=int, default=None, help="iteration budget (default: the method's own)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the initialisation and the held-out split")
     parser.add_argument("--reference", type=Path, default=None,
-                        help=".npy file: an image (H, W) to score the result against (not used to tune)")
+                        help="image file or .npy (H, W) to score the result against (not used to tune)")
     parser.add_argument("--out", type=Path, required=True, metavar="PNG", help="where to save the reconstruction")
     parser.add_argument("--npy", action="store_true", help="also save the array as OUT with suffix .npy")
     parser.set_defaults(handler=_solve)
 
 
 def _solve(args) -> int:
-    import numpy as np
-    import imageio.v3 as iio  # scikit-image's own image writer
-
     from csprior import metrics
-    from csprior.atomic_file import save_npy_atomic, write_bytes_atomic
 
     if args.out.suffix.lower() != ".png":
         raise UserError(f"--out must name a .png file, got {args.out}")
     y, A = _problem(args)
+    reference = None if args.reference is None else _reference(args.reference, A.in_shape)
     result = _reconstruct(args, y, A)
     image = result.image.detach().cpu().reshape(A.in_shape).numpy()
-    shown = np.clip(np.abs(image) if np.iscomplexobj(image) else image, 0, 1)
-    write_bytes_atomic(args.out, iio.imwrite("<bytes>", (shown * 255).round().astype(np.uint8), extension=".png"))
-    if args.npy:
-        save_npy_atomic(args.out.with_suffix(".npy"), image)
-    stop = f", stopped at iteration {result.stop_iteration} ({result.stop_reason})" if result.stop_reason else ""
-    score = ""
-    if args.reference is not None:
-        reference = _load(args.reference, "--reference", ndim=2)
-        if reference.shape != A.in_shape or np.iscomplexobj(reference):
-            raise UserError(f"--reference must be a real image of shape {A.in_shape}, got {reference.dtype} "
-                            f"{reference.shape}")
-        magnitude = np.abs(image)
-        score = (f": PSNR {metrics.psnr(magnitude, reference):.2f} dB, "
-                 f"SSIM {metrics.ssim(magnitude, reference):.4f} against {args.reference}")
-    print(f"{args.method} from {y.shape[-1]} measurements of a {A.in_shape[0]}×{A.in_shape[1]} image{score}, "
+    _save(image, args.out, args.npy)
+    count = y.numel() if A.measured is None else int(A.measured.sum())
+    shown = abs(image) if image.dtype.kind == "c" else image
+    score = "" if reference is None else (f": PSNR {metrics.psnr(shown, reference):.2f} dB, SSIM "
+                                          f"{metrics.ssim(shown, reference):.4f} against {args.reference}")
+    iterative = result.stop_reason not in (None, "direct")
+    stop = f", stopped at iteration {result.stop_iteration} ({result.stop_reason})" if iterative else ""
+    print(f"{args.method} from {count} measurements of a {A.in_shape[0]}×{A.in_shape[1]} image{score}, "
           f"{result.seconds:.1f} s{stop}; saved {args.out}")
     return 0
 
 
+def _save(image, out: Path, npy: bool) -> None:
+    """``image`` as PNG (clipped to [0, 1]; a complex image's magnitude) and, if ``npy``, as ``.npy``."""
+    import imageio.v3 as iio  # scikit-image's own image writer
+    import numpy as np
+
+    from csprior.atomic_file import save_npy_atomic, write_bytes_atomic
+
+    shown = np.clip(np.abs(image) if np.iscomplexobj(image) else image, 0, 1)
+    write_bytes_atomic(out, iio.imwrite("<bytes>", (shown * 255).round().astype(np.uint8), extension=".png"))
+    if npy:
+        save_npy_atomic(out.with_suffix(".npy"), image)
+
+
+def _reference(path: Path, shape):
+    """The image ``shape`` the result is scored against (a ``.npy`` array or an image file)."""
+    reference = _image(path, "--reference")
+    if reference.shape != tuple(shape):
+        raise UserError(f"--reference must be an image of shape {tuple(shape)}, got {reference.shape}")
+    return reference
+
+
 def _problem(args):
-    """The measurements ``(m,)`` and the ``MatrixOperator`` described by the files, checked."""
+    """The measurements and the operator described by the options and files, checked."""
     import torch
 
-    from csprior.operators import MatrixOperator
+    from csprior.operators import Identity, Inpainting, MatrixOperator
 
+    if args.shape is not None and args.matrix is None:
+        raise UserError("--shape applies to --matrix; with --mask or --denoise the image gives the shape")
+    if args.method in DENOISERS and not args.denoise:
+        raise UserError(f"--method {args.method} is a denoiser: it needs --denoise")
+    if args.matrix is None:
+        image = torch.from_numpy(_image(args.measurements, "measurements"))
+        if args.denoise:
+            return image, Identity(image.shape)
+        A = Inpainting(_mask(args.mask, image.shape))
+        return A(image), A  # the unobserved pixels carry no information: zeroed
     matrix = _load(args.matrix, "--matrix", ndim=2)
     y = _load(args.measurements, "measurements", ndim=1)
     if y.shape[0] != matrix.shape[0]:
@@ -86,8 +119,42 @@ def _problem(args):
     return torch.from_numpy(y), MatrixOperator(torch.from_numpy(matrix), shape)
 
 
-def _load(path: Path, option: str, ndim: int):
-    """A finite float32 or complex64 array with ``ndim`` axes from the ``.npy`` file at ``path``."""
+def _image(path: Path, option: str):
+    """A real ``(H, W)`` image: a ``.npy`` array (any finite values) or an image file (grey, [0, 1])."""
+    from csprior.datasets import load_image
+
+    if path.suffix.lower() == ".npy":
+        array = _load(path, option, ndim=2)
+        if array.dtype.kind == "c":
+            raise UserError(f"{option}: {path} must be a real image, got complex values")
+        return array
+    try:
+        return load_image(path)[0, 0].numpy()
+    except (FileNotFoundError, ValueError) as exc:
+        raise UserError(f"{option}: {exc}") from None
+
+
+def _mask(path: Path, shape):
+    """The boolean observation mask ``shape`` from an image file or a ``.npy`` array."""
+    from csprior.operators import load_mask
+
+    if path.suffix.lower() == ".npy":
+        mask = _load(path, "--mask", ndim=2, boolean=True) != 0
+    else:
+        try:
+            mask = load_mask(path).numpy()
+        except (FileNotFoundError, ValueError) as exc:
+            raise UserError(f"--mask: {exc}") from None
+    if mask.shape != tuple(shape):
+        raise UserError(f"--mask must have the image's shape {tuple(shape)}, got {mask.shape}")
+    if not mask.any():
+        raise UserError("--mask observes no pixel: at least one must be observed (bright / True)")
+    return mask
+
+
+def _load(path: Path, option: str, ndim: int, boolean: bool = False):
+    """A finite float32 or complex64 array with ``ndim`` axes from the ``.npy`` file at ``path``
+    (booleans too when ``boolean``)."""
     import numpy as np
 
     try:
@@ -96,7 +163,7 @@ def _load(path: Path, option: str, ndim: int):
         raise UserError(f"{option}: no such file {path}") from None
     except (OSError, ValueError, EOFError) as exc:
         raise UserError(f"{option}: {path} is not a readable .npy array ({exc})") from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biufc" or array.dtype.kind == "b":
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in ("biufc" if boolean else "iufc"):
         raise UserError(f"{option}: {path} must hold a numeric array, got {getattr(array, 'dtype', type(array))}")
     if array.ndim != ndim:
         raise UserError(f"{option}: {path} must have {ndim} axes, got shape {array.shape}")
@@ -119,6 +186,7 @@ def _image_shape(shape, columns: int) -> tuple[int, int]:
 
 def _reconstruct(args, y, A):
     from csprior import baselines, reconstruct
+    from csprior.wiener import estimate_noise_std
 
     budget = {} if args.iterations is None else {"iterations": args.iterations}
     if args.method in GENERATORS:
@@ -126,5 +194,9 @@ def _reconstruct(args, y, A):
         return reconstruct(y, A, prior, seed=args.seed, **budget)
     if args.method == "least-squares":
         return baselines.least_squares(y, A, **budget)
+    if args.method == "bm3d":
+        return baselines.bm3d(y, float(estimate_noise_std(y)))
+    if args.method == "dct-wiener":
+        return baselines.dct_wiener(y)
     solve = baselines.lasso if args.method == "lasso" else baselines.tv
     return solve(y, A, "holdout", seed=args.seed, **budget)
