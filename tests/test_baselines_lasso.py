@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from csprior.baselines import lasso, sparsifying_transform
+from csprior.datasets import load_image
 from csprior.operators import GaussianMatrix, MultiCoilPartialFourier, PartialFourier
 
 sklearn_linear = pytest.importorskip("sklearn.linear_model")
@@ -111,3 +112,25 @@ def test_complex_lasso_reaches_optimum_of_magnitude_l1():
     # on the support the gradient equals −λ c/|c|; off it its magnitude is at most λ
     assert torch.allclose(gradient[support], -lam * c[support] / c[support].abs(), atol=2e-3)
     assert float(gradient[~support].abs().amax()) if bool((~support).any()) else 0.0 <= lam * (1 + 1e-2)
+
+
+def test_a_solve_stops_only_after_quiet_steps_in_a_row():
+    """A loose tolerance is met by the very first steps; the solve still runs ``QUIET_STEPS`` of them."""
+    from csprior.baselines.fista import QUIET_STEPS
+
+    truth = torch.rand(*SHAPE, generator=torch.Generator().manual_seed(3))
+    A = GaussianMatrix(SHAPE, 30, seed=5)
+    result = lasso(A(truth), A, 1e-3, basis="dct", tol=1.0, progress=False)
+    assert result.stop_reason == "converged" and result.stop_iteration == QUIET_STEPS - 1
+
+
+def test_a_restart_does_not_stop_a_slow_solve():
+    """db4 Lasso at a tiny λ from noiseless Gaussian measurements: the steps right after the momentum
+    restart at iteration 77 are short enough to pass the tolerance (the rule of one short step
+    stopped this solve at iteration 78), but the solve goes on and almost halves its objective."""
+    x = load_image("camera", size=32)[0, 0]
+    A = GaussianMatrix((32, 32), 512, seed=2)
+    result = lasso(A(x), A, 1e-5, basis="db4", iterations=3000, progress=False)
+    history = np.array(result.history["objective"])
+    assert result.stop_iteration > 1000
+    assert history[-1] < 0.7 * history[78]

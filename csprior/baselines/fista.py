@@ -5,7 +5,13 @@ function-value adaptive restart of O'Donoghue & Candès (2015) in its monotone f
 raise the objective is discarded and the momentum reset, so the next step is a plain proximal
 gradient step from the current iterate, which cannot raise it (for ``L ≥ ‖B‖²``). The recorded
 objective is therefore non-increasing. When even a plain step is rejected, which only rounding can
-cause, the iterate is optimal to working precision and the problem counts as converged. ``B c`` is carried along (``B`` of the momentum point is a
+cause, the iterate is optimal to working precision and the step counts as no change.
+
+A problem stops when ``QUIET_STEPS`` consecutive steps each change the coefficients by at most
+``tol`` (relative). One short step is not enough: after a restart the momentum starts again from
+zero, and the first steps are several times shorter than the accelerated ones that follow (measured:
+db4 Lasso, Gaussian 64² at 50 %, Set11 image 05, λ 1.4·10⁻⁵: 7.6e-6 and 7.3e-6 right after a
+restart at iteration 74, then 9.0e-6, 1.05e-5, 1.18e-5; stopping on the first returned 9.5 dB). ``B c`` is carried along (``B`` of the momentum point is a
 combination of the last two), so an iteration costs one ``B`` and one ``Bᴴ``.
 """
 from __future__ import annotations
@@ -18,6 +24,8 @@ from csprior.operators import LinearOperator
 
 from .batched import per_problem, relative_change, sum_squares
 from .convergence import Convergence, Solution
+
+QUIET_STEPS = 20  # consecutive steps under the tolerance before a problem stops (module docstring)
 
 
 def fista(y: torch.Tensor, B: LinearOperator, lam: torch.Tensor, *, lipschitz: float,
@@ -47,6 +55,7 @@ def fista(y: torch.Tensor, B: LinearOperator, lam: torch.Tensor, *, lipschitz: f
     t = torch.ones(y.shape[0], dtype=torch.float64, device=y.device)
     objective = 0.5 * sum_squares(y)
     tracker = Convergence(y.shape[0], iterations, tol, desc, progress)
+    quiet = torch.zeros(y.shape[0], dtype=torch.long, device=y.device)  # consecutive steps under tol
     for iteration in tracker:
         gradient = B.adjoint(Bz - y, check=False)
         candidate = prox(z - step * gradient, step * lam)
@@ -56,6 +65,7 @@ def fista(y: torch.Tensor, B: LinearOperator, lam: torch.Tensor, *, lipschitz: f
         # a rejected plain step (momentum already reset) means c is optimal to working precision
         stalled = rejected & (t == 1)
         change = torch.where(stalled, torch.zeros_like(objective), relative_change(candidate, c))
+        quiet = torch.where(change <= tol, quiet + 1, torch.zeros_like(quiet))
         t_next = (1 + torch.sqrt(1 + 4 * t * t)) / 2
         beta = ((t - 1) / t_next).to(objective.dtype)
         z_next = candidate + per_problem(beta, c) * (candidate - c)
@@ -67,7 +77,7 @@ def fista(y: torch.Tensor, B: LinearOperator, lam: torch.Tensor, *, lipschitz: f
         Bz = torch.where(keep_y, Bc, Bz_next)
         t = torch.where(rejected, torch.ones_like(t), t_next)
         objective = torch.where(rejected, objective, candidate_objective)
-        going_on = tracker.update(iteration, c, objective, change)
+        going_on = tracker.update(iteration, c, objective, torch.where(quiet >= QUIET_STEPS, change, torch.inf))
         if going_on is not None:
-            c, Bc, z, Bz, t, objective, lam, y = (v[going_on] for v in (c, Bc, z, Bz, t, objective, lam, y))
+            c, Bc, z, Bz, t, objective, lam, y, quiet = (v[going_on] for v in (c, Bc, z, Bz, t, objective, lam, y, quiet))
     return tracker.solution(c)
