@@ -11,8 +11,10 @@ A problem stops when ``QUIET_STEPS`` consecutive steps each change the coefficie
 ``tol`` (relative). One short step is not enough: after a restart the momentum starts again from
 zero, and the first steps are several times shorter than the accelerated ones that follow (measured:
 db4 Lasso, Gaussian 64² at 50 %, Set11 image 05, λ 1.4·10⁻⁵: 7.6e-6 and 7.3e-6 right after a
-restart at iteration 74, then 9.0e-6, 1.05e-5, 1.18e-5; stopping on the first returned 9.5 dB). ``B c`` is carried along (``B`` of the momentum point is a
-combination of the last two), so an iteration costs one ``B`` and one ``Bᴴ``.
+restart at iteration 74, then 9.0e-6, 1.05e-5, 1.18e-5; stopping on the first returned 9.5 dB).
+
+``B c`` is carried along (``B`` of the momentum point is a combination of the last two), so an
+iteration costs one ``B`` and one ``Bᴴ``.
 """
 from __future__ import annotations
 
