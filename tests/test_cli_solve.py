@@ -139,3 +139,13 @@ def test_denoising_a_noisy_array_with_a_generator_and_the_classical_denoisers(tm
         assert np.load(out.with_suffix(".npy")).shape == (32, 32)
     expected = baselines.dct_wiener(noisy)
     np.testing.assert_allclose(np.load(tmp_path / "dct-wiener.npy"), expected.image.numpy(), atol=1e-6)
+
+
+def test_bm3d_without_its_optional_package_is_a_user_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(__import__("sys").modules, "bm3d", None)  # `import bm3d` now raises ImportError
+    np.save(tmp_path / "noisy.npy", np.full((16, 16), 0.5, dtype=np.float32))
+    code = main(["solve", str(tmp_path / "noisy.npy"), "--denoise", "--method", "bm3d",
+                 "--out", str(tmp_path / "out.png")])
+    assert code == 2
+    assert 'optional package "bm3d"' in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()

@@ -195,7 +195,10 @@ def _reconstruct(args, y, A):
     if args.method == "least-squares":
         return baselines.least_squares(y, A, **budget)
     if args.method == "bm3d":
-        return baselines.bm3d(y, float(estimate_noise_std(y)))
+        try:
+            return baselines.bm3d(y, float(estimate_noise_std(y)))
+        except ImportError as exc:  # the optional package is missing: the user can install it
+            raise UserError(str(exc)) from exc
     if args.method == "dct-wiener":
         return baselines.dct_wiener(y)
     solve = baselines.lasso if args.method == "lasso" else baselines.tv
