@@ -4,11 +4,15 @@ Whatever runs a cell, the coordinating process is the only writer: it saves the 
 then appends its record to ``DIR/results.jsonl`` (see ``results_store``). Cells already recorded
 are skipped with ``resume=True``, so a run killed at any moment continues without losing or
 repeating a cell. A cell that raises is reported and left unrecorded, so a resumed run retries it.
+Cells run here or on a local pool save their generator fits every few minutes under
+``DIR/checkpoints/<cell id>/`` (``csprior.resumable``), so a resumed run continues a long cell
+from its last save rather than from its start; the folder is removed once the cell is recorded.
+Cells run on a Dask cluster, whose workers need not see ``DIR``, start again.
 
 A cell's record holds: ``cell`` (its id), ``suite``, ``experiment``, ``setting``, ``ratio``,
 ``method``, ``image``, ``seed``, ``config`` (everything the id is derived from), ``metrics``,
 ``iterations`` (the iteration returned), ``iterations_run``, ``stop_reason``, ``seconds`` (the
-method's own wall time), ``wall_seconds`` (the method call timed by the runner), ``params`` (the hyper-parameters the method reports using),
+method's own wall time, including a resumed fit's time before the interruption), ``wall_seconds`` (the method call timed by the runner in the last process), ``params`` (the hyper-parameters the method reports using),
 ``n_parameters``, ``threads``, ``versions`` and the ``image_file``/``reference_file`` it saved; a record
 copied from another folder's identical cell (``reuse``) adds ``reused_from``.
 """
@@ -18,10 +22,11 @@ import fcntl
 import logging
 import os
 import platform
+import shutil
 import sys
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -32,6 +37,7 @@ from tqdm.auto import tqdm
 
 from csprior import metrics as quality
 from csprior.freed_memory import keep_freed_memory
+from csprior.resumable import resumable
 
 from .methods import run_method, unavailable_methods
 from .problems import build_problem
@@ -43,6 +49,7 @@ log = logging.getLogger(__name__)
 
 VERSIONED_PACKAGES = ("csprior", "torch", "numpy", "scipy", "scikit-image", "PyWavelets", "bm3d")
 LOCK_FILE = ".lock"
+CHECKPOINTS_DIR = "checkpoints"
 
 
 class ResultsExistError(FileExistsError):
@@ -154,7 +161,8 @@ def _execute(cells: list[Cell], store: ResultsStore, summary: RunSummary, *, wor
     bar = tqdm(total=summary.total, initial=summary.already_done + summary.reused, unit="cell", desc="bench",
                disable=not progress or not sys.stderr.isatty(), dynamic_ncols=True)
     try:
-        for payload in _payloads(cells, workers=workers, scheduler=scheduler, data=data):
+        checkpoints = str(store.folder / CHECKPOINTS_DIR)
+        for payload in _payloads(cells, workers=workers, scheduler=scheduler, data=data, checkpoints=checkpoints):
             _record(payload, store, summary, save_images)
             bar.update(1)
             bar.set_postfix_str(_postfix(payload), refresh=False)
@@ -162,18 +170,18 @@ def _execute(cells: list[Cell], store: ResultsStore, summary: RunSummary, *, wor
         bar.close()
 
 
-def _payloads(cells, *, workers, scheduler, data):
+def _payloads(cells, *, workers, scheduler, data, checkpoints):
     """Yield each cell's payload as it finishes, from this process, a pool or a Dask cluster."""
     if scheduler is not None:
         yield from _dask_payloads(cells, scheduler, data)
     elif workers == 1:
         for cell in cells:
-            yield run_cell(cell, data)
+            yield run_cell(cell, data, checkpoints)
     else:
-        yield from _pool_payloads(cells, workers, data)
+        yield from _pool_payloads(cells, workers, data, checkpoints)
 
 
-def _pool_payloads(cells, workers: int, data):
+def _pool_payloads(cells, workers: int, data, checkpoints):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -183,7 +191,7 @@ def _pool_payloads(cells, workers: int, data):
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_limit_threads,
                              initargs=(threads,)) as pool:
-        futures = [pool.submit(run_cell, cell, data) for cell in cells]
+        futures = [pool.submit(run_cell, cell, data, checkpoints) for cell in cells]
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -226,18 +234,20 @@ def _limit_threads(threads: int) -> None:
     keep_freed_memory()
 
 
-def run_cell(cell: Cell, data_dir: str | None) -> dict:
+def run_cell(cell: Cell, data_dir: str | None, checkpoints: str | None = None) -> dict:
     """Run one cell; returns ``{"record": dict, "image": array, "reference": array}`` or, if the
     method raised, ``{"cell": id, "error": one line, "traceback": text}``.
 
-    Runs wherever it is called (this process, a pool worker, a Dask worker); writes nothing.
-    Images are 2-D float32 magnitudes ``(H, W)``.
+    Runs wherever it is called (this process, a pool worker, a Dask worker); writes nothing but,
+    when ``checkpoints`` names a folder, the cell's fit states under ``checkpoints/<cell id>/``
+    (resumed from there if a former run left them). Images are 2-D float32 magnitudes ``(H, W)``.
     """
     try:
         data = None if data_dir is None else Path(data_dir)
         problem = build_problem(cell.config, data)
         start = time.perf_counter()
-        result = run_method(cell.config["method"], problem, seed=int(cell.config["seed"]), data_dir=data)
+        with _resumable_cell(cell, checkpoints):
+            result = run_method(cell.config["method"], problem, seed=int(cell.config["seed"]), data_dir=data)
         wall_seconds = time.perf_counter() - start
         image = result.image.detach().cpu()
         reference = problem.reference.detach().cpu()
@@ -255,6 +265,10 @@ def run_cell(cell: Cell, data_dir: str | None) -> dict:
         "host": platform.node(),
     }
     return {"record": record, "image": _magnitude(image), "reference": _magnitude(reference)}
+
+
+def _resumable_cell(cell: Cell, checkpoints: str | None):
+    return nullcontext() if checkpoints is None else resumable(Path(checkpoints) / cell.id)
 
 
 def _metrics(image: torch.Tensor, reference: torch.Tensor, data_range: float, names) -> dict[str, float]:
@@ -327,4 +341,5 @@ def _record(payload: dict, store: ResultsStore, summary: RunSummary, save_images
         record["image_file"] = f"{IMAGES_DIR}/{record['cell']}.npy"
         record["reference_file"] = f"{IMAGES_DIR}/{reference_name}.npy"
     store.append(record)
+    shutil.rmtree(store.folder / CHECKPOINTS_DIR / record["cell"], ignore_errors=True)  # recorded: not needed
     summary.finished += 1

@@ -40,7 +40,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from csprior import metrics
+from csprior import metrics, resumable
 from csprior.channels import channels_for, channels_to_input
 from csprior.defaults import default_recipe, recipe_architecture, recipe_prior
 from csprior.fit_arguments import check_fit_arguments
@@ -528,6 +528,11 @@ class _Group:
         self.optimizer = _make_optimizer(settings.optimizer, self.generator.parameters(), self.lr)
         self.snapshot = copy.deepcopy(self.generator.state_dict())
 
+    def __getstate__(self) -> dict:
+        """What ``csprior.resumable`` saves: everything but the operator, which the caller holds
+        (a dense one can be gigabytes) and sets again on load."""
+        return {name: value for name, value in self.__dict__.items() if name != "A"}
+
     @torch.no_grad()
     def _set_scales(self, ys) -> None:
         outputs = self.images(self.generator())
@@ -597,12 +602,23 @@ class _Group:
 
 def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], rules: list[StoppingRule],
                callback, warm_start, tv_weights: list[float]) -> list[Result]:
-    start = time.perf_counter()
-    group = _Group(ys, A, prior, settings, truths, seeds, rules, warm_start, tv_weights)
-    recoveries = 0
-    bar = tqdm(range(settings.iterations), disable=not settings.progress or not sys.stderr.isatty(),
-               desc="fit", leave=False)
+    slot = resumable.next_slot(resumable.fingerprint(ys, truths, prior, settings, seeds, rules, warm_start,
+                                                     tv_weights), ys.device)
+    saved = None if slot is None else slot.saved
+    if saved is not None and "results" in saved:
+        return saved["results"]
+    start = time.perf_counter() - (0.0 if saved is None else saved["seconds"])
+    if saved is None:
+        group, first, recoveries = _Group(ys, A, prior, settings, truths, seeds, rules, warm_start, tv_weights), 0, 0
+    else:
+        group, first, recoveries = saved["group"], saved["iteration"], saved["recoveries"]
+        group.A = A
+    bar = tqdm(range(first, settings.iterations), disable=not settings.progress or not sys.stderr.isatty(),
+               desc="fit", leave=False, initial=first, total=settings.iterations)
     for iteration in bar:
+        if slot is not None and slot.due():
+            slot.save_running({"group": group, "iteration": iteration, "recoveries": recoveries,
+                               "seconds": time.perf_counter() - start})
         group.optimizer.zero_grad(set_to_none=True)
         x = group.forward(iteration)
         measured = A(x, check=False)
@@ -642,7 +658,10 @@ def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], ru
             problem.final_lr, problem.recoveries = group.lr, recoveries
     seconds = (time.perf_counter() - start) / len(group.problems)
     n_parameters = group.generator.n_parameters * settings.ensemble
-    return [_result(problem, A, prior, settings, seconds, n_parameters) for problem in group.problems]
+    results = [_result(problem, A, prior, settings, seconds, n_parameters) for problem in group.problems]
+    if slot is not None:
+        slot.save_finished(results)
+    return results
 
 
 def _watch(group: _Group, iteration: int, x, measured, power, losses, callback) -> list[_Problem]:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from csprior import resumable
 from csprior.benchmarks.results_store import ResultsStore, read_records
 from csprior.benchmarks.runner import ResultsExistError, run_cell, run_suite
 from csprior.benchmarks.suite import expand, load_suite
@@ -122,6 +123,32 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
     finally:
         torch.set_num_threads(threads)
     assert rerun["metrics"] == first["metrics"] and rerun["iterations"] == first["iterations"]
+
+
+def test_a_cell_interrupted_mid_fit_continues_from_its_checkpoint(tmp_path, monkeypatch):
+    engine = sys.modules["csprior.reconstruct"]
+    monkeypatch.setattr(resumable, "SAVE_EVERY_SECONDS", 0)  # save before every iteration
+    suite = tiny_suite(tmp_path, iterations=40, methods=("dd",))  # two cells of 40 iterations
+    run_suite(suite, tmp_path / "whole", progress=False)
+    watch, calls = engine._watch, []
+
+    def counting_watch(*args):
+        calls.append(1)
+        if len(calls) == 60:  # iteration 19 of the second cell (0-based)
+            raise KeyboardInterrupt
+        return watch(*args)
+    monkeypatch.setattr(engine, "_watch", counting_watch)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(suite, out, progress=False)
+    assert len(read_records(out / "results.jsonl")) == 1
+    assert [p.name for p in (out / "checkpoints").iterdir()] == [expand(load_suite(suite)).cells[1].id]
+
+    calls.clear()
+    assert run_suite(suite, out, resume=True, progress=False).finished == 1
+    assert len(calls) == 21  # iterations 19 to 39 only
+    assert _metrics_by_cell(out) == _metrics_by_cell(tmp_path / "whole")
+    assert not any((out / "checkpoints").iterdir())  # removed once recorded
 
 
 @pytest.fixture(scope="module")

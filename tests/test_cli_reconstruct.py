@@ -71,3 +71,41 @@ def test_wiener_refinement_and_its_control_from_the_command_line(tmp_path, capsy
     assert capsys.readouterr().out.count("PSNR") == 3
     assert main(["reconstruct", "camera", "--wiener", "--out", str(out)]) == 2  # Gaussian measurements
     assert "--operator denoise" in capsys.readouterr().err
+
+
+def test_an_interrupted_command_continues_from_its_checkpoint(tmp_path, monkeypatch):
+    import sys
+
+    from csprior import resumable
+
+    engine = sys.modules["csprior.reconstruct"]
+    monkeypatch.setattr(resumable, "SAVE_EVERY_SECONDS", 0)
+    command = ["reconstruct", "camera", "--size", "16", "--method", "deep-decoder", "--iterations", "30", "--npy"]
+    assert main([*command, "--out", str(tmp_path / "whole.png")]) == 0
+    watch, calls = engine._watch, []
+
+    def interrupting_watch(*args):
+        calls.append(1)
+        if len(calls) == 12:
+            raise KeyboardInterrupt
+        return watch(*args)
+    monkeypatch.setattr(engine, "_watch", interrupting_watch)
+    checkpoint, out = tmp_path / "saved", tmp_path / "resumed.png"
+    assert main([*command, "--checkpoint", str(checkpoint), "--out", str(out)]) == 130
+    assert (checkpoint / "fit-0.pt").exists() and not out.exists()
+    monkeypatch.setattr(engine, "_watch", watch)
+    assert main([*command, "--checkpoint", str(checkpoint), "--out", str(out)]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "resumed.npy"), np.load(tmp_path / "whole.npy"))
+    assert not checkpoint.exists()  # removed once the result was saved
+
+
+def test_a_checkpoint_of_another_problem_is_a_one_line_error(tmp_path, capsys):
+    checkpoint = tmp_path / "saved"
+    assert main(["reconstruct", "camera", "--size", "16", "--iterations", "5", "--method", "deep-decoder",
+                 "--checkpoint", str(checkpoint), "--out", str(tmp_path / "a.png")]) == 0
+    checkpoint.mkdir()
+    (checkpoint / "fit-0.pt").write_bytes(b"damaged")
+    assert main(["reconstruct", "camera", "--size", "16", "--iterations", "5", "--method", "deep-decoder",
+                 "--checkpoint", str(checkpoint), "--out", str(tmp_path / "b.png")]) == 2
+    assert "fit-0.pt cannot be read" in capsys.readouterr().err
+    assert (checkpoint / "fit-0.pt").exists()  # kept for the user to inspect or delete

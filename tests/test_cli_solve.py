@@ -149,3 +149,12 @@ def test_bm3d_without_its_optional_package_is_a_user_error(tmp_path, monkeypatch
     assert code == 2
     assert 'optional package "bm3d"' in capsys.readouterr().err
     assert not (tmp_path / "out.png").exists()
+
+
+def test_checkpoint_folder_is_removed_once_the_result_is_saved(files, tmp_path):
+    checkpoint = tmp_path / "saved"
+    for out, extra in (("plain.png", []), ("checkpointed.png", ["--checkpoint", str(checkpoint)])):
+        assert main(["solve", str(files["y"]), "--matrix", str(files["M"]), "--method", "deep-decoder",
+                     "--iterations", "10", "--npy", "--out", str(tmp_path / out), *extra]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "plain.npy"), np.load(tmp_path / "checkpointed.npy"))
+    assert not checkpoint.exists()

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from csprior.cli import UserError
+from csprior.cli.checkpoint_option import add_checkpoint_option, checkpointed
 
 OPERATOR_KEYS = {"gaussian": "ratio", "subsample": "ratio", "inpainting": "missing", "denoise": "sigma"}
 
@@ -50,6 +51,7 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, metavar="PNG", help="where to save the reconstruction")
     parser.add_argument("--npy", action="store_true", help="also save the float image as OUT with suffix .npy")
+    add_checkpoint_option(parser)
     parser.set_defaults(handler=_reconstruct)
 
 
@@ -81,14 +83,15 @@ def _reconstruct(args) -> int:
         if args.operator != "denoise":
             raise UserError(f"--wiener refines denoising results: it needs --operator denoise, not {args.operator}")
         spec["wiener"] = True
-    result = run_method(spec, problem, seed=args.seed)
-    image = result.image.detach().cpu().reshape(problem.reference.shape).clamp(0, 1)
+    with checkpointed(args):
+        result = run_method(spec, problem, seed=args.seed)
+        image = result.image.detach().cpu().reshape(problem.reference.shape).clamp(0, 1)
+        write_bytes_atomic(args.out, iio.imwrite("<bytes>", (image.numpy() * 255).round().astype(np.uint8),
+                                                 extension=".png"))
+        if args.npy:
+            save_npy_atomic(args.out.with_suffix(".npy"), image.numpy())
     psnr = metrics.psnr(image, problem.reference, data_range=problem.data_range)
     ssim = metrics.ssim(image, problem.reference, data_range=problem.data_range)
-    write_bytes_atomic(args.out, iio.imwrite("<bytes>", (image.numpy() * 255).round().astype(np.uint8),
-                                             extension=".png"))
-    if args.npy:
-        save_npy_atomic(args.out.with_suffix(".npy"), image.numpy())
     stop = f", stopped at iteration {result.stop_iteration} ({result.stop_reason})" if result.stop_reason else ""
     print(f"{args.method} on {describe_operator(problem_operator(args))}: PSNR {psnr:.2f} dB, SSIM {ssim:.4f}, "
           f"{result.seconds:.1f} s{stop}; saved {args.out}")

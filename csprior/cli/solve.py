@@ -20,6 +20,7 @@ import math
 from pathlib import Path
 
 from csprior.cli import UserError
+from csprior.cli.checkpoint_option import add_checkpoint_option, checkpointed
 
 GENERATORS = ("auto", "deep-decoder", "conv-decoder", "dip")
 BASELINES = ("least-squares", "lasso", "tv", "bm3d", "dct-wiener")
@@ -49,6 +50,7 @@ def register(subparsers) -> None:
                         help="image file or .npy (H, W) to score the result against (not used to tune)")
     parser.add_argument("--out", type=Path, required=True, metavar="PNG", help="where to save the reconstruction")
     parser.add_argument("--npy", action="store_true", help="also save the array as OUT with suffix .npy")
+    add_checkpoint_option(parser)
     parser.set_defaults(handler=_solve)
 
 
@@ -59,9 +61,10 @@ def _solve(args) -> int:
         raise UserError(f"--out must name a .png file, got {args.out}")
     y, A = _problem(args)
     reference = None if args.reference is None else _reference(args.reference, A.in_shape)
-    result = _reconstruct(args, y, A)
-    image = result.image.detach().cpu().reshape(A.in_shape).numpy()
-    _save(image, args.out, args.npy)
+    with checkpointed(args):
+        result = _reconstruct(args, y, A)
+        image = result.image.detach().cpu().reshape(A.in_shape).numpy()
+        _save(image, args.out, args.npy)
     count = y.numel() if A.measured is None else int(A.measured.sum())
     shown = abs(image) if image.dtype.kind == "c" else image
     score = "" if reference is None else (f": PSNR {metrics.psnr(shown, reference):.2f} dB, SSIM "
