@@ -27,7 +27,10 @@ operator, runs each chosen method on them, and assembles per-file volumes:
 ``run_mri_pipeline`` does all of this for files and folders and writes fastMRI's submission layout
 (``write_reconstructions``): ``<out>/<file name>`` for one method, ``<out>/<method>/<file name>`` for
 several (the submission layout holds one reconstruction per input file), plus ``<out>/metrics.csv``
-(``CSV_COLUMNS``, one row per file and method, rewritten atomically after every file).
+(``CSV_COLUMNS``, one row per file and method, rewritten atomically after every file). While a file
+runs, its generator fits are saved every two minutes under ``<out>/checkpoints/<file name>-<options
+hash>/`` (``csprior.resumable``); the same command run again after an interruption loads the slices
+already fitted and continues the one that was running. The folder is removed once the file is written.
 
 fastMRI's ``evaluate.py`` further crops both volumes to a square of the target's width; that is the
 same crop for fastMRI's square 320×320 targets and is not applied here, so non-square targets (the
@@ -38,8 +41,10 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +55,7 @@ from csprior.atomic_file import atomic_path
 from csprior.metrics import psnr, volume_metrics
 from csprior.operators import FASTMRI_KINDS, LinearOperator, MultiCoilPartialFourier, PartialFourier, fastmri_mask
 from csprior.result import Result
+from csprior.resumable import fingerprint, resumable
 
 from .coil_maps import METHODS as COIL_MAP_METHODS
 from .coil_maps import calibration_size, estimate_coil_maps
@@ -64,6 +70,7 @@ MASK_KINDS = FASTMRI_KINDS
 CSV_COLUMNS = ("file", "method", "mask", "acceleration", "center_fraction", "slices", "nmse", "psnr", "ssim",
                "seconds", "setup_seconds")
 METRICS_FILE = "metrics.csv"
+CHECKPOINTS_DIR = "checkpoints"
 
 
 @dataclass(frozen=True)
@@ -511,7 +518,8 @@ def run_mri_pipeline(paths: Iterable[str | Path], out_dir: str | Path, options: 
     earlier = _earlier_rows(out_dir / METRICS_FILE, {path.name for path in files}, set(options.methods))
     rows: list[dict] = []
     for path in tqdm(files, desc="files", disable=None if options.progress else True):
-        with read_fastmri(path) as f:
+        checkpoints = _checkpoint_folder(out_dir, path, options)
+        with read_fastmri(path) as f, nullcontext() if checkpoints is None else resumable(checkpoints):
             file_results = reconstruct_file(f, options)
         for result in file_results:
             folder = out_dir if len(options.methods) == 1 else out_dir / result.method
@@ -520,7 +528,17 @@ def run_mri_pipeline(paths: Iterable[str | Path], out_dir: str | Path, options: 
             if on_result is not None:
                 on_result(result)
         write_metrics_csv(out_dir / METRICS_FILE, earlier + rows)
+        if checkpoints is not None:
+            shutil.rmtree(checkpoints)
     return rows
+
+
+def _checkpoint_folder(out_dir: Path, path: Path, options: MRIOptions) -> Path | None:
+    """Where a file's generator fits are saved as they run (``csprior.resumable``), one folder per file
+    and set of options; None when ``track_oracle`` asks for every iterate, which a resumed fit skips."""
+    if options.track_oracle:
+        return None
+    return out_dir / CHECKPOINTS_DIR / f"{path.name}-{fingerprint(options)[:12]}"
 
 
 def _earlier_rows(path: Path, files: set[str], methods: set[str]) -> list[dict]:

@@ -239,3 +239,35 @@ def test_warm_start_begins_each_slice_from_the_previous_slices_generator(tmp_pat
     assert torch.equal(warm.volume[0], cold.volume[0])  # the first slice has nothing to start from
     first_loss = [result.history["loss"][0] for result in (cold.results[1], warm.results[1])]
     assert first_loss[1] < 0.5 * first_loss[0]  # slice 1 starts from a generator that fits an MR image
+
+
+def test_an_interrupted_run_continues_the_file_from_its_checkpoint(tmp_path, monkeypatch):
+    import sys
+
+    from csprior import resumable
+
+    engine = sys.modules["csprior.reconstruct"]
+    monkeypatch.setattr(resumable, "SAVE_EVERY_SECONDS", 0)
+    path = _phantom_file(tmp_path / "v.h5", coils=2)
+    options = MRIOptions(methods=("conv-decoder",), iterations=20, warm_start=True, progress=False)
+    whole = []
+    run_mri_pipeline([path], tmp_path / "whole", options, on_result=whole.append)
+    watch, calls = engine._watch, []
+
+    def interrupting_watch(*args):
+        calls.append(1)
+        if len(calls) == 30:  # slice 1, iteration 9
+            raise KeyboardInterrupt
+        return watch(*args)
+    monkeypatch.setattr(engine, "_watch", interrupting_watch)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_mri_pipeline([path], out, options)
+    saved, = (out / "checkpoints").iterdir()
+    assert saved.name.startswith("v.h5-") and sorted(p.name for p in saved.iterdir()) == ["fit-0.pt", "fit-1.pt"]
+    calls.clear()
+    resumed = []
+    run_mri_pipeline([path], out, options, on_result=resumed.append)
+    assert len(calls) == 11  # slice 0 loaded, slice 1 from iteration 9
+    assert torch.equal(resumed[0].volume, whole[0].volume)
+    assert not any((out / "checkpoints").iterdir())
