@@ -602,8 +602,7 @@ class _Group:
 
 def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], rules: list[StoppingRule],
                callback, warm_start, tv_weights: list[float]) -> list[Result]:
-    slot = resumable.next_slot(resumable.fingerprint(ys, truths, prior, settings, seeds, rules, warm_start,
-                                                     tv_weights), ys.device)
+    slot = resumable.next_slot(ys.device, ys, truths, prior, settings, seeds, rules, warm_start, tv_weights)
     saved = None if slot is None else slot.saved
     if saved is not None and "results" in saved:
         return saved["results"]

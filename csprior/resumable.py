@@ -59,11 +59,11 @@ def resumable(folder, every: float | None = None) -> Iterator[Path]:
         _ACTIVE.reset(token)
 
 
-def next_slot(fingerprint: str, device: torch.device) -> Slot | None:
-    """The save slot of the next fit when a ``resumable`` block is active, else None; what it saved
-    is loaded onto ``device``."""
+def next_slot(device: torch.device, *inputs) -> Slot | None:
+    """The save slot of the next fit, identified by the ``fingerprint`` of its ``inputs``, when a
+    ``resumable`` block is active, else None; what it saved is loaded onto ``device``."""
     folder = _ACTIVE.get()
-    return None if folder is None else folder.next_slot(fingerprint, device)
+    return None if folder is None else folder.next_slot(fingerprint(*inputs), device)
 
 
 def fingerprint(*parts) -> str:
