@@ -22,6 +22,9 @@ A problem whose rule stops keeps its best iterate and its fits are dropped from 
 remaining fits run faster; the loop ends when every problem has stopped or the budget is spent.
 Other priors (``"dip"``, a user's module) fit one problem after another, its K members in lockstep.
 
+Inside ``csprior.resumable.resumable(folder)`` every group of fits saves its state as it runs and
+its results when it ends, so an interrupted call run again continues from the last save.
+
 Recovery from a non-finite loss is collective: when any running fit produces NaN/Inf, every
 running fit is restored to the last snapshot (taken every 50 iterations and whenever fits are
 dropped) and the learning rate of all of them is halved; after 5 recoveries the remaining problems
@@ -607,11 +610,8 @@ def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], ru
     if saved is not None and "results" in saved:
         return saved["results"]
     start = time.perf_counter() - (0.0 if saved is None else saved["seconds"])
-    if saved is None:
-        group, first, recoveries = _Group(ys, A, prior, settings, truths, seeds, rules, warm_start, tv_weights), 0, 0
-    else:
-        group, first, recoveries = saved["group"], saved["iteration"], saved["recoveries"]
-        group.A = A
+    group, first, recoveries = (_Group(ys, A, prior, settings, truths, seeds, rules, warm_start, tv_weights), 0, 0
+                                ) if saved is None else _restored(saved, A)
     bar = tqdm(range(first, settings.iterations), disable=not settings.progress or not sys.stderr.isatty(),
                desc="fit", leave=False, initial=first, total=settings.iterations)
     for iteration in bar:
@@ -661,6 +661,14 @@ def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], ru
     if slot is not None:
         slot.save_finished(results)
     return results
+
+
+def _restored(saved: dict, A: LinearOperator) -> tuple[_Group, int, int]:
+    """The group saved by ``csprior.resumable`` with its operator set again, the iteration to run
+    next and the recoveries so far."""
+    group = saved["group"]
+    group.A = A
+    return group, saved["iteration"], saved["recoveries"]
 
 
 def _watch(group: _Group, iteration: int, x, measured, power, losses, callback) -> list[_Problem]:
