@@ -610,8 +610,10 @@ def _fit_group(ys, A, prior, settings: FitSettings, truths, seeds: list[int], ru
     if saved is not None and "results" in saved:
         return saved["results"]
     start = time.perf_counter() - (0.0 if saved is None else saved["seconds"])
-    group, first, recoveries = (_Group(ys, A, prior, settings, truths, seeds, rules, warm_start, tv_weights), 0, 0
-                                ) if saved is None else _restored(saved, A)
+    if saved is None:
+        group, first, recoveries = _Group(ys, A, prior, settings, truths, seeds, rules, warm_start, tv_weights), 0, 0
+    else:
+        group, first, recoveries = _restored(saved, A)
     bar = tqdm(range(first, settings.iterations), disable=not settings.progress or not sys.stderr.isatty(),
                desc="fit", leave=False, initial=first, total=settings.iterations)
     for iteration in bar:
