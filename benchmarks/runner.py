@@ -26,7 +26,7 @@ import shutil
 import sys
 import time
 import traceback
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -246,7 +246,7 @@ def run_cell(cell: Cell, data_dir: str | None, checkpoints: str | None = None) -
         data = None if data_dir is None else Path(data_dir)
         problem = build_problem(cell.config, data)
         start = time.perf_counter()
-        with _resumable_cell(cell, checkpoints):
+        with resumable(None if checkpoints is None else Path(checkpoints) / cell.id):
             result = run_method(cell.config["method"], problem, seed=int(cell.config["seed"]), data_dir=data)
         wall_seconds = time.perf_counter() - start
         image = result.image.detach().cpu()
@@ -265,10 +265,6 @@ def run_cell(cell: Cell, data_dir: str | None, checkpoints: str | None = None) -
         "host": platform.node(),
     }
     return {"record": record, "image": _magnitude(image), "reference": _magnitude(reference)}
-
-
-def _resumable_cell(cell: Cell, checkpoints: str | None):
-    return nullcontext() if checkpoints is None else resumable(Path(checkpoints) / cell.id)
 
 
 def _metrics(image: torch.Tensor, reference: torch.Tensor, data_range: float, names) -> dict[str, float]:

@@ -38,18 +38,22 @@ _ACTIVE: contextvars.ContextVar[_Folder | None] = contextvars.ContextVar("csprio
 
 
 @contextlib.contextmanager
-def resumable(folder, every: float | None = None) -> Iterator[Path]:
+def resumable(folder, every: float | None = None) -> Iterator[Path | None]:
     """Save and resume the fits run inside the block in ``folder`` (created if missing).
 
     Args:
-        folder: a folder for this one reconstruction (one per problem; it holds ``fit-<k>.pt``).
+        folder: a folder for this one reconstruction (one per problem; it holds ``fit-<k>.pt``);
+            None runs the block without saving, so callers need no second code path.
         every: seconds between two saves of a running fit (0 saves after every iteration; default
             ``SAVE_EVERY_SECONDS``).
-    Yields the folder as a ``Path``.
+    Yields the folder as a ``Path`` (None when ``folder`` is None).
     """
     every = SAVE_EVERY_SECONDS if every is None else every
     if not every >= 0:
         raise ValueError(f"every must be a number of seconds >= 0, got {every!r}")
+    if folder is None:
+        yield None
+        return
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     token = _ACTIVE.set(_Folder(path, float(every)))

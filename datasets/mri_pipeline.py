@@ -44,7 +44,6 @@ import math
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -519,7 +518,7 @@ def run_mri_pipeline(paths: Iterable[str | Path], out_dir: str | Path, options: 
     rows: list[dict] = []
     for path in tqdm(files, desc="files", disable=None if options.progress else True):
         checkpoints = _checkpoint_folder(out_dir, path, options)
-        with read_fastmri(path) as f, nullcontext() if checkpoints is None else resumable(checkpoints):
+        with read_fastmri(path) as f, resumable(checkpoints):
             file_results = reconstruct_file(f, options)
         for result in file_results:
             folder = out_dir if len(options.methods) == 1 else out_dir / result.method

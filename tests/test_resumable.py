@@ -112,3 +112,11 @@ def test_saves_are_spaced_by_every_seconds(gaussian_problem, tmp_path, monkeypat
     with pytest.raises(ValueError, match="every must be"):
         with resumable(tmp_path, every=-1):
             pass
+
+
+def test_no_folder_runs_the_block_without_saving(gaussian_problem):
+    y, A = gaussian_problem
+    with resumable(None) as folder:
+        result = reconstruct(y, A, prior="deep-decoder", iterations=5, progress=False)
+    assert folder is None
+    assert torch.equal(result.image, reconstruct(y, A, prior="deep-decoder", iterations=5, progress=False).image)

@@ -18,11 +18,9 @@ def add_checkpoint_option(parser: argparse.ArgumentParser) -> None:
 def checkpointed(args):
     """Run the block's fits resumably in ``args.checkpoint`` (nothing when it is None); the folder is
     removed when the block, which saves the result, ends without an error."""
-    if args.checkpoint is None:
-        yield
-        return
     from csprior.resumable import resumable
 
     with resumable(args.checkpoint):
         yield
-    shutil.rmtree(args.checkpoint)
+    if args.checkpoint is not None:
+        shutil.rmtree(args.checkpoint)
