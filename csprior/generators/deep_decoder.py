@@ -46,6 +46,8 @@ _SQUARES_CHUNK = 4096  # pixels × instances per chunk of the sum of squares: a 
 _CONV_WEIGHT_GRAD_PIXELS = 64 * 64
 # stacked instances: from this many pixels up a convolution per instance, concatenated, beats torch.bmm
 _STACKED_CONV_PIXELS = 128 * 128
+# one instance: from this many pixels up the input gradient's product is oneDNN's convolution (speed.md, sixth run)
+_CONV_INPUT_GRAD_PIXELS = 256 * 256
 # with fewer channels on either side (the output layer) oneDNN switches to a slow plain layout
 _CONV_MIN_CHANNELS = 16
 
@@ -97,14 +99,33 @@ class _ReluNormLinear(torch.autograd.Function):
         grad_gamma = invstd * ((weight * cross).sum(1) - mean * grad_beta)
         grad_u = None
         if ctx.needs_input_grad[0]:
-            # BatchNorm backward scale·(g - mean(g) - n·mean(g n)) = grad @ folded + coef_1 + coef_r·r:
-            # one 1×1 convolution with coef_1 as its bias, then r's term and ReLU's mask in place
+            # BatchNorm backward scale·(g - mean(g) - n·mean(g n)) = grad @ folded + coef_1 + coef_r·r,
+            # then ReLU's mask in place
             coef_r = -scale * invstd * grad_gamma / pixels
             coef_1 = -scale * grad_beta / pixels - coef_r * mean
-            grad_u = _pointwise(grad, folded.transpose(1, 2), coef_1)
-            grad_r = _pixels_by_channels(grad_u).addcmul_(r, coef_r.unsqueeze(1))
+            grad_u = _affine_plus_product(grad, folded, coef_1, coef_r, u)
+            grad_r = _pixels_by_channels(grad_u)
             torch.ops.aten.threshold_backward.grad_input(grad_r, r, 0, grad_input=grad_r)
         return grad_u, grad_gamma, grad_beta, grad_weight, None
+
+
+def _affine_plus_product(grad: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, scale: torch.Tensor,
+                         x: torch.Tensor) -> torch.Tensor:
+    """``grad @ weight + bias + scale ⊙ x`` per instance, a new channels-last ``(B, C, H, W)`` map, of
+    channels-last ``grad`` ``(B, C_out, H, W)``, ``weight`` ``(B, C_out, C)``, ``bias`` and ``scale``
+    ``(B, C)`` and ``x`` ``(B, C, H, W)``."""
+    batch, _, height, width = x.shape
+    if batch == 1 and height * width >= _CONV_INPUT_GRAD_PIXELS:
+        out = _pointwise(grad, weight.transpose(1, 2), bias)
+        _pixels_by_channels(out).addcmul_(_pixels_by_channels(x), scale.unsqueeze(1))
+        return out
+    # the per-channel terms first, the product accumulated onto them: one pass over the map fewer
+    # (3-7 % of an iteration of stacked instances or of one instance below 256², speed.md, sixth run)
+    out = torch.empty_like(x)
+    flat = _pixels_by_channels(out)
+    torch.addcmul(bias.unsqueeze(1), _pixels_by_channels(x), scale.unsqueeze(1), out=flat)
+    flat.baddbmm_(_pixels_by_channels(grad), weight)
+    return out
 
 
 def _pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
