@@ -20,7 +20,8 @@ Number of parameters: ``(depth + 1)(k² + 2k) + k·out_channels``.
 How it is computed (``decode``, shared with ``csprior.generators.batched``): the same function,
 evaluated in a cheaper order. Activations are kept channels-last (``(B, pixels, k)`` in memory), so
 each 1×1 convolution is one oneDNN convolution per instance (or, for stacked instances on small
-images and for the output layer, one batched matrix product). A BatchNorm followed by a 1×1
+images, for the output layer and for the input gradient below 256², one batched matrix product,
+the latter accumulated onto the gradient's per-channel terms). A BatchNorm followed by a 1×1
 convolution is affine in its input, ``W (a ⊙ r + s) = (W diag a) r + W s`` with ``a = γ / σ`` and
 ``s = β - μ a`` per channel, so the normalised activations are never stored: ``_ReluNormLinear``
 computes the batch statistics of ``r``, folds them into the next weight and writes its backward
