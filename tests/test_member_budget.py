@@ -14,8 +14,9 @@ def _problem() -> Problem:
     return Problem(x_true=x, A=A, y=A(x), reference=x, data_range=1.0, noise_std=0.0)
 
 
-def test_each_budget_row_is_the_holdout_best_iterate_within_it():
-    result = refit_member(_problem(), 0, iterations=12, lr=0.01, channels=8, tv_weight=0.03)
+@pytest.mark.parametrize("prior", ["deep-decoder", "conv-decoder"])
+def test_each_budget_row_is_the_holdout_best_iterate_within_it(prior):
+    result = refit_member(_problem(), 0, iterations=12, lr=0.01, channels=8, tv_weight=0.03, prior=prior)
     held, psnr = np.asarray(result.history["holdout_loss"]), np.asarray(result.history["psnr"])
     assert len(held) == len(psnr) == 12  # no patience: the whole budget runs
     rows = budget_rows(result, [5, 12])
